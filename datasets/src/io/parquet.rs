@@ -1,0 +1,562 @@
+//! Parquet telemetry and call edges.
+//!
+//! Telemetry is read by row group in two streaming passes with column projection: the first
+//! reads only `timestamp` and `service` to fix the grid, the second scatters the selected
+//! numeric columns into the dense array. A ten-million-row file is never held as rows.
+
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow::array::{
+    Array, ArrayRef, Float64Array, RecordBatch, StringArray, TimestampMillisecondArray,
+};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use bytes::Bytes;
+use parquet::arrow::ArrowWriter;
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
+use parquet::basic::Compression;
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::WriterProperties;
+use parquet::file::reader::ChunkReader;
+
+use super::columns::{floats, is_numeric, is_string, is_timestamp, map_str_ids, timestamps_ms};
+use super::{NoProgress, Progress, ReadOptions, WriteOptions};
+use crate::edges::{CallEdge, CallEdges};
+use crate::error::{Error, Result, name_list};
+use crate::ingest::{KeyScan, Scatter};
+use crate::schema::{self, SCHEMA_VERSION, SCHEMA_VERSION_KEY};
+use crate::telemetry::Telemetry;
+
+/// Reads telemetry from a Parquet file.
+pub fn read_telemetry(
+    path: &Path,
+    options: &ReadOptions,
+    progress: &dyn Progress,
+) -> Result<Telemetry> {
+    let name = path.display().to_string();
+    read_with(&name, || super::open(path), options, progress)
+}
+
+/// Reads telemetry from Parquet bytes in memory; `name` is used in messages.
+pub fn read_telemetry_bytes(bytes: Bytes, name: &str, options: &ReadOptions) -> Result<Telemetry> {
+    read_with(name, || Ok(bytes.clone()), options, &NoProgress)
+}
+
+/// Writes telemetry as Parquet to any writer (use [`super::write_telemetry`] for files).
+pub fn write_telemetry<W: Write + Send>(
+    tel: &Telemetry,
+    writer: W,
+    options: &WriteOptions,
+) -> Result<()> {
+    let name = tel.source().to_string();
+    let schema = schema::telemetry_schema(tel.columns());
+    let props = writer_properties(
+        Some(tel.interval_ms()),
+        if options.row_group_rows == 0 {
+            1 << 20
+        } else {
+            options.row_group_rows
+        },
+    );
+    let pq_err = |source| Error::Parquet {
+        path: name.clone().into(),
+        source,
+    };
+    let mut w = ArrowWriter::try_new(writer, schema.clone(), Some(props)).map_err(pq_err)?;
+    let (t_len, n_len, c_len) = tel.values().dim();
+    let mut rows: Vec<(usize, usize)> = Vec::with_capacity(super::DEFAULT_BATCH_ROWS);
+    let flush = |rows: &mut Vec<(usize, usize)>, w: &mut ArrowWriter<W>| -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let ts: TimestampMillisecondArray = rows
+            .iter()
+            .map(|&(t, _)| Some(tel.timestamp(t)))
+            .collect::<TimestampMillisecondArray>()
+            .with_timezone("UTC");
+        let svc: StringArray = rows
+            .iter()
+            .map(|&(_, n)| Some(tel.services()[n].as_str()))
+            .collect();
+        let mut cols: Vec<ArrayRef> = vec![Arc::new(ts), Arc::new(svc)];
+        for c in 0..c_len {
+            let arr: Float64Array = rows
+                .iter()
+                .map(|&(t, n)| {
+                    let v = tel.values()[[t, n, c]];
+                    (options.filled && !v.is_nan() || tel.observed()[[t, n, c]]).then_some(v)
+                })
+                .collect();
+            cols.push(Arc::new(arr));
+        }
+        let batch = RecordBatch::try_new(schema.clone(), cols).map_err(|source| Error::Arrow {
+            path: name.clone().into(),
+            source,
+        })?;
+        w.write(&batch).map_err(pq_err)?;
+        rows.clear();
+        Ok(())
+    };
+    for t in 0..t_len {
+        for n in 0..n_len {
+            let write_row = if options.filled {
+                tel.values()
+                    .slice(ndarray::s![t, n, ..])
+                    .iter()
+                    .any(|v| !v.is_nan())
+            } else {
+                tel.row_observed(t, n)
+            };
+            if write_row {
+                rows.push((t, n));
+                if rows.len() == super::DEFAULT_BATCH_ROWS {
+                    flush(&mut rows, &mut w)?;
+                }
+            }
+        }
+    }
+    flush(&mut rows, &mut w)?;
+    w.close().map_err(pq_err)?;
+    Ok(())
+}
+
+pub(crate) fn writer_properties(
+    interval_ms: Option<i64>,
+    row_group_rows: usize,
+) -> WriterProperties {
+    let mut kv = vec![KeyValue::new(
+        SCHEMA_VERSION_KEY.to_string(),
+        SCHEMA_VERSION.to_string(),
+    )];
+    if let Some(i) = interval_ms {
+        kv.push(KeyValue::new(
+            schema::INTERVAL_KEY.to_string(),
+            i.to_string(),
+        ));
+    }
+    WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_max_row_group_row_count(Some(row_group_rows))
+        .set_key_value_metadata(Some(kv))
+        .build()
+}
+
+/// Checks the schema version and returns the interval hint of a file.
+fn check_metadata<R: ChunkReader>(
+    builder: &ParquetRecordBatchReaderBuilder<R>,
+    name: &str,
+) -> Result<Option<i64>> {
+    let kv = builder.metadata().file_metadata().key_value_metadata();
+    let get = |key: &str| {
+        kv.and_then(|kv| kv.iter().find(|e| e.key == key))
+            .and_then(|e| e.value.clone())
+    };
+    if let Some(v) = get(SCHEMA_VERSION_KEY) {
+        match v.trim().parse::<u32>() {
+            Ok(found) if found <= SCHEMA_VERSION => {}
+            _ => {
+                return Err(Error::SchemaVersion {
+                    file: name.to_string(),
+                    found: v,
+                    supported: SCHEMA_VERSION,
+                });
+            }
+        }
+    }
+    Ok(get(schema::INTERVAL_KEY)
+        .and_then(|v| v.parse().ok())
+        .filter(|&i: &i64| i > 0))
+}
+
+fn read_with<R, F>(
+    name: &str,
+    open: F,
+    options: &ReadOptions,
+    progress: &dyn Progress,
+) -> Result<Telemetry>
+where
+    R: ChunkReader + 'static,
+    F: Fn() -> Result<R>,
+{
+    let pq_err = |source| Error::Parquet {
+        path: name.into(),
+        source,
+    };
+    let builder = ParquetRecordBatchReaderBuilder::try_new(open()?).map_err(pq_err)?;
+    let interval_hint = check_metadata(&builder, name)?;
+    let file_schema = builder.schema().clone();
+    let total_rows = builder.metadata().file_metadata().num_rows().max(0) as u64;
+    let expected = "telemetry needs `timestamp`, `service` and numeric columns (SPEC 2.1)";
+    let find = |col: &str| {
+        file_schema.index_of(col).map_err(|_| Error::MissingColumn {
+            file: name.to_string(),
+            column: col.to_string(),
+            expected: expected.to_string(),
+        })
+    };
+    let ts_idx = find(schema::TIMESTAMP)?;
+    let svc_idx = find(schema::SERVICE)?;
+    check_type(
+        name,
+        &file_schema,
+        ts_idx,
+        is_timestamp,
+        "a timestamp, or int64 epoch milliseconds",
+    )?;
+    check_type(name, &file_schema, svc_idx, is_string, "a string")?;
+    let columns: Vec<String> = match &options.columns {
+        Some(cols) => {
+            for c in cols {
+                let i = file_schema.index_of(c).map_err(|_| Error::MissingColumn {
+                    file: name.to_string(),
+                    column: c.clone(),
+                    expected: format!("the file has {}", name_list(&numeric_columns(&file_schema))),
+                })?;
+                check_type(
+                    name,
+                    &file_schema,
+                    i,
+                    is_numeric,
+                    "a number (float or integer)",
+                )?;
+            }
+            cols.clone()
+        }
+        None => numeric_columns(&file_schema),
+    };
+    if columns.is_empty() {
+        return Err(Error::MissingColumn {
+            file: name.to_string(),
+            column: "(numeric)".into(),
+            expected:
+                "telemetry needs at least one numeric column besides `timestamp` and `service`"
+                    .into(),
+        });
+    }
+    let col_idx: Vec<usize> = columns
+        .iter()
+        .map(|c| file_schema.index_of(c).expect("checked above"))
+        .collect();
+    // Read the service column as a dictionary when it is plain UTF-8: no string per row.
+    let read_schema = dictionary_service_schema(&file_schema, svc_idx);
+    let batch = options.batch();
+
+    // Pass 1: keys.
+    progress.begin("scanning keys", Some(total_rows));
+    let mut scan = KeyScan::default();
+    let reader = reader_for(open()?, &read_schema, &[ts_idx, svc_idx], batch, name)?;
+    let mut row0 = 0u64;
+    for b in reader {
+        let b = b.map_err(|source| Error::Arrow {
+            path: name.into(),
+            source,
+        })?;
+        let ts = timestamps_ms(
+            b.column_by_name(schema::TIMESTAMP).expect("projected"),
+            name,
+            schema::TIMESTAMP,
+            row0,
+        )?;
+        for t in ts {
+            scan.add_timestamp(t);
+        }
+        map_str_ids(
+            b.column_by_name(schema::SERVICE).expect("projected"),
+            name,
+            schema::SERVICE,
+            row0,
+            |s| {
+                scan.add_service(s);
+                Ok(0)
+            },
+        )?;
+        row0 += b.num_rows() as u64;
+        progress.advance(b.num_rows() as u64);
+    }
+    progress.finish();
+    let grid = scan.finish(name, options.interval_ms.or(interval_hint))?;
+
+    // Pass 2: values.
+    progress.begin("reading values", Some(total_rows));
+    let mut scatter = Scatter::new(grid, columns.clone());
+    let mut proj = vec![ts_idx, svc_idx];
+    proj.extend(&col_idx);
+    let reader = reader_for(open()?, &read_schema, &proj, batch, name)?;
+    let mut row0 = 0u64;
+    let mut nan_buf: Vec<Vec<f64>> = vec![Vec::new(); columns.len()];
+    for b in reader {
+        let b = b.map_err(|source| Error::Arrow {
+            path: name.into(),
+            source,
+        })?;
+        let ts = timestamps_ms(
+            b.column_by_name(schema::TIMESTAMP).expect("projected"),
+            name,
+            schema::TIMESTAMP,
+            row0,
+        )?;
+        let grid = scatter.grid();
+        let svc = map_str_ids(
+            b.column_by_name(schema::SERVICE).expect("projected"),
+            name,
+            schema::SERVICE,
+            row0,
+            |s| {
+                grid.service(s).ok_or_else(|| Error::Parse {
+                    file: name.to_string(),
+                    line: None,
+                    column: schema::SERVICE.into(),
+                    message: format!(
+                        "service `{s}` appeared between passes; is the file being rewritten?"
+                    ),
+                })
+            },
+        )?;
+        // Values as f64 slices with NaN marking nulls (kept apart from source NaNs below).
+        let mut nulls: Vec<Option<arrow::buffer::NullBuffer>> = Vec::with_capacity(columns.len());
+        for (k, c) in columns.iter().enumerate() {
+            let arr = floats(b.column_by_name(c).expect("projected"), name, c)?;
+            nulls.push(arr.nulls().cloned());
+            nan_buf[k].clear();
+            nan_buf[k].extend_from_slice(arr.values());
+        }
+        for r in 0..b.num_rows() {
+            scatter.push(ts[r], svc[r], |c| match &nulls[c] {
+                Some(nb) if nb.is_null(r) => None,
+                _ => Some(nan_buf[c][r]),
+            });
+        }
+        row0 += b.num_rows() as u64;
+        progress.advance(b.num_rows() as u64);
+    }
+    progress.finish();
+    scatter.finish(name)
+}
+
+fn check_type(
+    name: &str,
+    schema: &Schema,
+    idx: usize,
+    ok: fn(&DataType) -> bool,
+    expected: &str,
+) -> Result<()> {
+    let f = schema.field(idx);
+    if ok(f.data_type()) {
+        Ok(())
+    } else {
+        Err(Error::ColumnType {
+            file: name.to_string(),
+            column: f.name().clone(),
+            found: f.data_type().to_string(),
+            expected: expected.to_string(),
+        })
+    }
+}
+
+fn numeric_columns(schema: &Schema) -> Vec<String> {
+    schema
+        .fields()
+        .iter()
+        .filter(|f| {
+            f.name() != schema::TIMESTAMP
+                && f.name() != schema::SERVICE
+                && is_numeric(f.data_type())
+        })
+        .map(|f| f.name().clone())
+        .collect()
+}
+
+fn dictionary_service_schema(schema: &SchemaRef, svc_idx: usize) -> SchemaRef {
+    let f = schema.field(svc_idx);
+    if f.data_type() != &DataType::Utf8 {
+        return schema.clone();
+    }
+    let mut fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+    fields[svc_idx] = Field::new(
+        f.name(),
+        DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
+        f.is_nullable(),
+    );
+    Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
+}
+
+fn reader_for<R: ChunkReader + 'static>(
+    r: R,
+    schema: &SchemaRef,
+    roots: &[usize],
+    batch: usize,
+    name: &str,
+) -> Result<parquet::arrow::arrow_reader::ParquetRecordBatchReader> {
+    let pq_err = |source| Error::Parquet {
+        path: name.into(),
+        source,
+    };
+    let opts = ArrowReaderOptions::new().with_schema(schema.clone());
+    let builder = ParquetRecordBatchReaderBuilder::try_new_with_options(r, opts).map_err(pq_err)?;
+    let mask = ProjectionMask::roots(builder.parquet_schema(), roots.iter().copied());
+    builder
+        .with_projection(mask)
+        .with_batch_size(batch)
+        .build()
+        .map_err(pq_err)
+}
+
+/// Reads call edges from a Parquet file.
+pub fn read_edges(path: &Path) -> Result<CallEdges> {
+    let name = path.display().to_string();
+    read_edges_from(super::open(path)?, &name)
+}
+
+/// Reads call edges from Parquet bytes in memory.
+pub fn read_edges_bytes(bytes: Bytes, name: &str) -> Result<CallEdges> {
+    read_edges_from(bytes, name)
+}
+
+fn read_edges_from<R: ChunkReader + 'static>(r: R, name: &str) -> Result<CallEdges> {
+    let pq_err = |source| Error::Parquet {
+        path: name.into(),
+        source,
+    };
+    let builder = ParquetRecordBatchReaderBuilder::try_new(r).map_err(pq_err)?;
+    check_metadata(&builder, name)?;
+    let file_schema = builder.schema().clone();
+    let expected = "call edges need `source`, `destination` and `req_rate` (SPEC 2.2)";
+    for col in [schema::SOURCE, schema::DESTINATION, schema::REQ_RATE] {
+        if file_schema.index_of(col).is_err() {
+            return Err(Error::MissingColumn {
+                file: name.to_string(),
+                column: col.to_string(),
+                expected: expected.into(),
+            });
+        }
+    }
+    let reader = builder.build().map_err(pq_err)?;
+    let mut edges = Vec::new();
+    let mut row0 = 0u64;
+    for b in reader {
+        let b = b.map_err(|source| Error::Arrow {
+            path: name.into(),
+            source,
+        })?;
+        let mut src = Vec::with_capacity(b.num_rows());
+        let mut dst = Vec::with_capacity(b.num_rows());
+        super::columns::for_each_str(
+            b.column_by_name(schema::SOURCE).expect("checked"),
+            name,
+            schema::SOURCE,
+            row0,
+            |_, s| src.push(s.to_string()),
+        )?;
+        super::columns::for_each_str(
+            b.column_by_name(schema::DESTINATION).expect("checked"),
+            name,
+            schema::DESTINATION,
+            row0,
+            |_, s| dst.push(s.to_string()),
+        )?;
+        let rate = floats(
+            b.column_by_name(schema::REQ_RATE).expect("checked"),
+            name,
+            schema::REQ_RATE,
+        )?;
+        let lat = b
+            .column_by_name(schema::LATENCY_MS)
+            .map(|c| floats(c, name, schema::LATENCY_MS))
+            .transpose()?;
+        let ts = match b.column_by_name(schema::TIMESTAMP) {
+            Some(c) if c.null_count() == c.len() => None,
+            Some(c) if c.null_count() > 0 => {
+                return Err(Error::Parse {
+                    file: name.to_string(),
+                    line: None,
+                    column: schema::TIMESTAMP.into(),
+                    message: "some edges have a timestamp and some do not; a file is either static (no timestamps) or time-varying".into(),
+                });
+            }
+            Some(c) => Some(timestamps_ms(c, name, schema::TIMESTAMP, row0)?),
+            None => None,
+        };
+        for (i, (source, destination)) in src.into_iter().zip(dst).enumerate() {
+            if rate.is_null(i) {
+                return Err(Error::Parse {
+                    file: name.to_string(),
+                    line: None,
+                    column: schema::REQ_RATE.into(),
+                    message: format!(
+                        "row {} ({source} -> {destination}) has no rate",
+                        row0 + i as u64
+                    ),
+                });
+            }
+            edges.push(CallEdge {
+                timestamp_ms: ts.as_ref().map(|t| t[i]),
+                source,
+                destination,
+                req_rate: rate.value(i),
+                latency_ms: lat.as_ref().filter(|l| !l.is_null(i)).map(|l| l.value(i)),
+            });
+        }
+        row0 += b.num_rows() as u64;
+    }
+    CallEdges::try_new(name, edges)
+}
+
+/// Writes call edges as Parquet to any writer.
+pub fn write_edges<W: Write + Send>(edges: &CallEdges, writer: W) -> Result<()> {
+    let name = "call edges";
+    let schema = schema::edges_schema();
+    let pq_err = |source| Error::Parquet {
+        path: name.into(),
+        source,
+    };
+    let mut w = ArrowWriter::try_new(
+        writer,
+        schema.clone(),
+        Some(writer_properties(None, 1 << 20)),
+    )
+    .map_err(pq_err)?;
+    for chunk in edges.edges().chunks(super::DEFAULT_BATCH_ROWS) {
+        let cols: Vec<ArrayRef> = vec![
+            Arc::new(
+                chunk
+                    .iter()
+                    .map(|e| Some(e.source.as_str()))
+                    .collect::<StringArray>(),
+            ),
+            Arc::new(
+                chunk
+                    .iter()
+                    .map(|e| Some(e.destination.as_str()))
+                    .collect::<StringArray>(),
+            ),
+            Arc::new(
+                chunk
+                    .iter()
+                    .map(|e| Some(e.req_rate))
+                    .collect::<Float64Array>(),
+            ),
+            Arc::new(chunk.iter().map(|e| e.latency_ms).collect::<Float64Array>()),
+            Arc::new(
+                chunk
+                    .iter()
+                    .map(|e| e.timestamp_ms)
+                    .collect::<TimestampMillisecondArray>()
+                    .with_timezone("UTC"),
+            ),
+        ];
+        let batch = RecordBatch::try_new(schema.clone(), cols).map_err(|source| Error::Arrow {
+            path: name.into(),
+            source,
+        })?;
+        w.write(&batch).map_err(pq_err)?;
+    }
+    w.close().map_err(pq_err)?;
+    Ok(())
+}
+
+/// Writes call edges to a Parquet file, atomically.
+pub fn write_edges_file(edges: &CallEdges, path: &Path) -> Result<()> {
+    super::write_atomic(path, |w| write_edges(edges, w))
+}

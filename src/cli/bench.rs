@@ -1,0 +1,210 @@
+//! `holoscale bench ...`: speed measurements reported in BENCHMARKS.md.
+//!
+//! Each benchmark runs its work several times and reports the median wall time, so a single
+//! slow run on a noisy machine does not decide the figure, plus the process's peak resident
+//! memory (VmHWM).
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, bail};
+use clap::{Args, Subcommand};
+use ndarray::Array3;
+use rand::{RngExt, SeedableRng};
+use serde::Serialize;
+
+use holoscale::datasets::io::{self, NoProgress, ReadOptions, WriteOptions};
+use holoscale::datasets::{Telemetry, schema};
+
+use super::output::print_json;
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    #[command(subcommand)]
+    what: BenchCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// Write a synthetic telemetry Parquet file of the given size (input for `bench read`).
+    GenTelemetry(GenArgs),
+    /// Read a telemetry Parquet file into the dense (T, N, F) array, several times.
+    Read(ReadArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GenArgs {
+    /// Number of services.
+    #[arg(long, default_value_t = 1000)]
+    services: usize,
+    /// Number of time steps.
+    #[arg(long, default_value_t = 10_000)]
+    steps: usize,
+    /// Random seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Output Parquet file.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ReadArgs {
+    /// Telemetry Parquet file.
+    file: PathBuf,
+    /// Number of timed runs (the median is reported).
+    #[arg(long, default_value_t = 5)]
+    runs: usize,
+}
+
+pub fn run(args: BenchArgs) -> Result<()> {
+    match args.what {
+        BenchCommand::GenTelemetry(a) => gen_telemetry(a),
+        BenchCommand::Read(a) => read(a),
+    }
+}
+
+/// The eight columns of the benchmark file.
+const GEN_COLUMNS: [&str; 8] = [
+    schema::REPLICAS,
+    schema::CPU_CORES,
+    schema::CPU_UTIL,
+    schema::MEM_BYTES,
+    schema::MEM_UTIL,
+    schema::REQ_RATE,
+    schema::LATENCY_MS,
+    schema::ERRORS_RATE,
+];
+
+fn gen_telemetry(a: GenArgs) -> Result<()> {
+    if a.services == 0 || a.steps == 0 {
+        bail!("--services and --steps must be at least 1");
+    }
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(a.seed);
+    let (t_len, n_len) = (a.steps, a.services);
+    let mut values = Array3::<f64>::zeros((t_len, n_len, GEN_COLUMNS.len()));
+    for n in 0..n_len {
+        let base: f64 = rng.random_range(5.0..200.0);
+        let phase: f64 = rng.random_range(0.0..std::f64::consts::TAU);
+        let cap: f64 = rng.random_range(20.0..60.0);
+        for t in 0..t_len {
+            let day = (t as f64 / 2880.0 * std::f64::consts::TAU + phase).sin();
+            let rate = (base * (1.0 + 0.5 * day) * rng.random_range(0.9..1.1)).max(0.0);
+            let replicas = (rate / cap).ceil().max(1.0);
+            let util = rate / (replicas * cap);
+            let row = [
+                replicas,
+                util * replicas * 0.5,
+                util,
+                replicas * 2.0e8 * (0.5 + 0.5 * util),
+                0.5 + 0.5 * util,
+                rate,
+                10.0 / (1.0 - util.min(0.95)),
+                rate * 0.001,
+            ];
+            for (c, v) in row.into_iter().enumerate() {
+                values[[t, n, c]] = v;
+            }
+        }
+    }
+    let tel = Telemetry::try_new(
+        a.out.display().to_string(),
+        1_700_000_000_000,
+        30_000,
+        (0..n_len).map(|i| format!("svc-{i:04}")).collect(),
+        GEN_COLUMNS.iter().map(|c| c.to_string()).collect(),
+        values,
+    )?;
+    io::write_telemetry(&tel, &a.out, &WriteOptions::default())?;
+    tracing::info!(
+        "wrote {} rows ({} services x {} steps x {} columns) to {}",
+        t_len * n_len,
+        n_len,
+        t_len,
+        GEN_COLUMNS.len(),
+        a.out.display()
+    );
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct ReadResult {
+    file: String,
+    rows: u64,
+    services: usize,
+    steps: usize,
+    columns: usize,
+    runs: usize,
+    median_s: f64,
+    min_s: f64,
+    rows_per_s: f64,
+    peak_rss_mib: Option<f64>,
+}
+
+fn read(a: ReadArgs) -> Result<()> {
+    if a.runs == 0 {
+        bail!("--runs must be at least 1");
+    }
+    let mut times = Vec::with_capacity(a.runs);
+    let mut shape = (0, 0, 0);
+    let mut rows = 0u64;
+    for run in 0..a.runs {
+        let start = Instant::now();
+        let tel = io::parquet::read_telemetry(&a.file, &ReadOptions::default(), &NoProgress)?;
+        let took = start.elapsed();
+        shape = tel.values().dim();
+        rows = (0..shape.0)
+            .map(|t| (0..shape.1).filter(|&n| tel.row_observed(t, n)).count() as u64)
+            .sum();
+        tracing::info!("run {}/{}: {:.3} s", run + 1, a.runs, took.as_secs_f64());
+        times.push(took);
+        drop(tel);
+    }
+    let median = median(&mut times);
+    print_json(&ReadResult {
+        file: a.file.display().to_string(),
+        rows,
+        services: shape.1,
+        steps: shape.0,
+        columns: shape.2,
+        runs: a.runs,
+        median_s: median.as_secs_f64(),
+        min_s: times[0].as_secs_f64(),
+        rows_per_s: rows as f64 / median.as_secs_f64(),
+        peak_rss_mib: peak_rss_mib(),
+    })
+}
+
+/// Sorts `times` and returns the median.
+fn median(times: &mut [Duration]) -> Duration {
+    times.sort();
+    let n = times.len();
+    if n % 2 == 1 {
+        times[n / 2]
+    } else {
+        (times[n / 2 - 1] + times[n / 2]) / 2
+    }
+}
+
+/// Peak resident memory of this process (Linux `VmHWM`), MiB.
+pub fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_of_odd_and_even_counts() {
+        let ms = Duration::from_millis;
+        assert_eq!(median(&mut [ms(5), ms(1), ms(3)]), ms(3));
+        assert_eq!(
+            median(&mut [ms(4), ms(1), ms(3), ms(2)]),
+            Duration::from_micros(2500)
+        );
+    }
+}

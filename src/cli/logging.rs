@@ -1,0 +1,99 @@
+//! Logs on stderr (honouring `RUST_LOG`), progress bars, and the final error paragraph.
+
+use std::io::IsTerminal;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use tracing_subscriber::EnvFilter;
+
+use holoscale::datasets::io::Progress;
+
+static QUIET: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+
+/// Installs the stderr subscriber. `RUST_LOG` wins over the flags when set.
+pub fn init(quiet: bool, verbose: u8) {
+    let _ = QUIET.set(quiet);
+    let default = match (quiet, verbose) {
+        (true, _) => "warn",
+        (false, 0) => "info",
+        (false, 1) => "debug",
+        (false, _) => "trace",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(false)
+        .without_time()
+        .try_init();
+}
+
+/// Prints the error and its causes as one paragraph on stderr.
+pub fn report_error(err: &anyhow::Error) {
+    #[allow(clippy::print_stderr)]
+    {
+        eprintln!("error: {err:#}");
+    }
+}
+
+/// A [`Progress`] drawn as an indicatif bar on a terminal, and as log lines otherwise.
+/// Hidden with `--quiet`.
+pub struct Bar {
+    bar: Mutex<Option<ProgressBar>>,
+    phase: Mutex<(String, Instant)>,
+    draw: bool,
+    quiet: bool,
+}
+
+impl Bar {
+    /// A bar for the current process settings.
+    pub fn new() -> Bar {
+        let quiet = *QUIET.get().unwrap_or(&false);
+        Bar {
+            bar: Mutex::new(None),
+            phase: Mutex::new((String::new(), Instant::now())),
+            draw: !quiet && std::io::stderr().is_terminal(),
+            quiet,
+        }
+    }
+}
+
+impl Progress for Bar {
+    fn begin(&self, label: &str, total: Option<u64>) {
+        *self.phase.lock().expect("progress lock") = (label.to_string(), Instant::now());
+        if !self.draw {
+            if !self.quiet {
+                tracing::info!("{label}...");
+            }
+            return;
+        }
+        let bar = match total {
+            Some(t) => ProgressBar::with_draw_target(Some(t), ProgressDrawTarget::stderr()),
+            None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()),
+        };
+        let style = ProgressStyle::with_template(
+            "{msg:>20} [{bar:32}] {percent:>3}% {human_pos}/{human_len} ({eta} left)",
+        )
+        .expect("static template")
+        .progress_chars("=> ");
+        bar.set_style(style);
+        bar.set_message(label.to_string());
+        *self.bar.lock().expect("progress lock") = Some(bar);
+    }
+
+    fn advance(&self, delta: u64) {
+        if let Some(b) = self.bar.lock().expect("progress lock").as_ref() {
+            b.inc(delta);
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(b) = self.bar.lock().expect("progress lock").take() {
+            b.finish_and_clear();
+        }
+        let (label, start) = self.phase.lock().expect("progress lock").clone();
+        tracing::debug!("{label}: done in {:.2?}", start.elapsed());
+    }
+}

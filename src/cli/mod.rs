@@ -1,0 +1,245 @@
+//! Command-line parsing and dispatch.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use holoscale::datasets::validate::{
+    Duplicates, Irregular, LongGaps, PartialCoverage, RepairPolicy,
+};
+use holoscale::datasets::{self as ds, time};
+
+mod bench;
+mod convert;
+mod demo;
+mod import;
+mod inspect;
+pub mod logging;
+mod output;
+
+/// holoscale: learn service dependencies, estimate replicas and scale microservices from
+/// telemetry.
+#[derive(Debug, Parser)]
+#[command(name = "holoscale", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Flags every command takes.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Only warnings and errors on stderr; no progress bars.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// More log detail (-v debug, -vv trace). RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the main job on the embedded default data and show the result.
+    Demo(demo::DemoArgs),
+    /// Show services, time range, interval, gaps, column statistics and problems of a
+    /// telemetry or call-edge file.
+    Inspect(inspect::InspectArgs),
+    /// Convert telemetry between Parquet, CSV and .npz, or an Alibaba trace directory to
+    /// Parquet. The format comes from the file extension.
+    Convert(convert::ConvertArgs),
+    /// Import telemetry and call edges from an external system.
+    Import(import::ImportArgs),
+    /// Measure holoscale's speed (see BENCHMARKS.md).
+    Bench(bench::BenchArgs),
+}
+
+/// Runs the parsed command.
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Demo(a) => demo::run(a),
+        Command::Inspect(a) => inspect::run(a),
+        Command::Convert(a) => convert::run(a),
+        Command::Import(a) => import::run(a),
+        Command::Bench(a) => bench::run(a),
+    }
+}
+
+/// How to repair telemetry (shared by every command that reads it).
+#[derive(Debug, Clone, Args)]
+pub struct RepairArgs {
+    /// Longest gap, in steps, closed by forward fill.
+    #[arg(long, default_value_t = ds::validate::DEFAULT_MAX_FILL, value_name = "STEPS")]
+    pub max_fill: usize,
+    /// Gaps longer than --max-fill: refuse the data, or leave them missing.
+    #[arg(long, value_enum, default_value_t = LongGapsArg::Error)]
+    pub long_gaps: LongGapsArg,
+    /// Services present in some steps only: leave the rest missing, drop them, trim the time
+    /// range to the common steps, or refuse.
+    #[arg(long, value_enum, default_value_t = PartialArg::Leave)]
+    pub partial: PartialArg,
+    /// Rows repeating a (timestamp, service): keep their mean, or refuse.
+    #[arg(long, value_enum, default_value_t = StrictArg::Repair)]
+    pub duplicates: StrictArg,
+    /// Timestamps off the interval grid: resample to the nearest step, or refuse.
+    #[arg(long, value_enum, default_value_t = StrictArg::Repair)]
+    pub irregular: StrictArg,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LongGapsArg {
+    Error,
+    Leave,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum PartialArg {
+    Leave,
+    Drop,
+    Trim,
+    Error,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum StrictArg {
+    Repair,
+    Error,
+}
+
+impl RepairArgs {
+    pub fn policy(&self) -> RepairPolicy {
+        RepairPolicy::default()
+            .with_max_fill(self.max_fill)
+            .with_long_gaps(match self.long_gaps {
+                LongGapsArg::Error => LongGaps::Error,
+                LongGapsArg::Leave => LongGaps::Leave,
+            })
+            .with_partial(match self.partial {
+                PartialArg::Leave => PartialCoverage::Leave,
+                PartialArg::Drop => PartialCoverage::Drop,
+                PartialArg::Trim => PartialCoverage::Trim,
+                PartialArg::Error => PartialCoverage::Error,
+            })
+            .with_duplicates(match self.duplicates {
+                StrictArg::Repair => Duplicates::Mean,
+                StrictArg::Error => Duplicates::Error,
+            })
+            .with_irregular(match self.irregular {
+                StrictArg::Repair => Irregular::Resample,
+                StrictArg::Error => Irregular::Error,
+            })
+    }
+}
+
+/// How to read an input file: its sampling interval, and for `.npz` arrays the names and
+/// times that the array does not carry.
+#[derive(Debug, Clone, Args)]
+pub struct InputArgs {
+    /// Sampling interval (30s, 1m, ...); from the file's metadata or inferred when absent.
+    #[arg(long, value_name = "DURATION")]
+    pub interval: Option<String>,
+    /// .npz: feature names of the array's last axis, comma-separated.
+    #[arg(long, value_name = "COL,...")]
+    pub features: Option<String>,
+    /// .npz: service names of the array's middle axis, comma-separated.
+    #[arg(long, value_name = "NAME,...")]
+    pub services: Option<String>,
+    /// .npz and Alibaba traces: time of the first step (RFC 3339 or epoch ms).
+    #[arg(long, value_name = "TIME")]
+    pub start: Option<String>,
+    /// .npz: name of the (T, N, F) array in the archive (default `data`).
+    #[arg(long, value_name = "NAME")]
+    pub array: Option<String>,
+}
+
+impl InputArgs {
+    pub fn interval_ms(&self) -> Result<Option<i64>> {
+        self.interval
+            .as_deref()
+            .map(|i| time::parse_duration_ms(i, "--interval"))
+            .transpose()
+            .map_err(Into::into)
+    }
+
+    pub fn start_ms(&self) -> Result<Option<i64>> {
+        self.start
+            .as_deref()
+            .map(|s| time::parse_timestamp(s, "--start"))
+            .transpose()
+            .map_err(Into::into)
+    }
+
+    pub fn npz_layout(&self) -> Result<ds::io::npz::NpzLayout> {
+        Ok(ds::io::npz::NpzLayout {
+            features: self.features.as_deref().map(split_list),
+            services: self.services.as_deref().map(split_list),
+            start_ms: self.start_ms()?,
+            interval_ms: self.interval_ms()?,
+            array: self.array.clone(),
+        })
+    }
+
+    /// Reads telemetry from any supported file, with a progress bar.
+    pub fn read(&self, path: &Path) -> Result<ds::Telemetry> {
+        let tel = match ds::io::Format::from_path(path)? {
+            ds::io::Format::Npz => ds::io::npz::read_telemetry(path, &self.npz_layout()?)?,
+            _ => {
+                let opts = ds::io::ReadOptions {
+                    interval_ms: self.interval_ms()?,
+                    ..Default::default()
+                };
+                ds::io::read_telemetry(path, &opts, &logging::Bar::new())?
+            }
+        };
+        Ok(tel)
+    }
+}
+
+/// Logs what validation found: repaired problems at info level, warnings and refusals at
+/// warn level, a few per kind.
+pub fn log_report(report: &ds::Report) {
+    use ds::validate::Severity;
+    let mut kinds: Vec<_> = report.problems.iter().map(|p| p.kind).collect();
+    kinds.sort();
+    kinds.dedup();
+    for kind in kinds {
+        let of_kind: Vec<_> = report.problems.iter().filter(|p| p.kind == kind).collect();
+        for p in of_kind.iter().take(3) {
+            match p.severity {
+                Severity::Repaired => tracing::info!("{p}"),
+                _ => tracing::warn!("{p}"),
+            }
+        }
+        if of_kind.len() > 3 {
+            tracing::info!(
+                "... and {} more {} (holoscale inspect --all lists them)",
+                of_kind.len() - 3,
+                kind.label()
+            );
+        }
+    }
+}
+
+/// Splits `a,b,c` lists, trimming blanks.
+pub fn split_list(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// `dir/name-edges.ext` next to a telemetry output path.
+pub fn edges_path_for(out: &Path) -> PathBuf {
+    let stem = out
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("telemetry");
+    let ext = out
+        .extension()
+        .and_then(|s| s.to_str())
+        .unwrap_or("parquet");
+    out.with_file_name(format!("{stem}-edges.{ext}"))
+}

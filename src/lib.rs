@@ -1,0 +1,5 @@
+//! holoscale: microservice autoscaling that learns from telemetry.
+//!
+//! This facade re-exports the workspace crates; see the README for the command line.
+
+pub use holoscale_datasets as datasets;

@@ -1,0 +1,46 @@
+//! End-to-end tests of the `holoscale` binary, run as a user runs it.
+
+mod cli;
+mod prometheus;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The binary under test, with logs quiet unless a test asks.
+pub fn holoscale() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_holoscale"));
+    c.env_remove("RUST_LOG");
+    c
+}
+
+/// Runs and returns the output, failing with both streams when the exit code is not `ok`.
+pub fn run(cmd: &mut Command, ok: bool) -> Output {
+    let out = cmd.output().expect("the holoscale binary runs");
+    if out.status.success() != ok {
+        panic!(
+            "{:?} exited with {} (expected success = {ok})\nstdout:\n{}\nstderr:\n{}",
+            cmd,
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    out
+}
+
+/// Standard output as text.
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Standard error as text.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A fixture under `tests/data`.
+pub fn data(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
+}
