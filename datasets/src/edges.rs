@@ -1,6 +1,7 @@
 //! [`CallEdges`]: who calls whom, how often (SPEC 2.2).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use crate::error::{Error, Result};
 
@@ -10,14 +11,31 @@ use crate::error::{Error, Result};
 pub struct CallEdge {
     /// Sample time, milliseconds since the epoch; `None` for a static graph.
     pub timestamp_ms: Option<i64>,
-    /// Calling service.
-    pub source: String,
+    /// Calling service (shared: a time-varying graph repeats each name many times).
+    pub source: Arc<str>,
     /// Called service.
-    pub destination: String,
+    pub destination: Arc<str>,
     /// Requests per second from source to destination.
     pub req_rate: f64,
     /// Mean latency of those calls, milliseconds, when known.
     pub latency_ms: Option<f64>,
+}
+
+/// Hands out one shared copy of each name, so that many edges naming the same services share
+/// their strings.
+#[derive(Debug, Default)]
+pub(crate) struct Names(std::collections::HashMap<String, Arc<str>>);
+
+impl Names {
+    /// The shared copy of `name`.
+    pub(crate) fn get(&mut self, name: &str) -> Arc<str> {
+        if let Some(n) = self.0.get(name) {
+            return n.clone();
+        }
+        let n: Arc<str> = name.into();
+        self.0.insert(name.to_string(), n.clone());
+        n
+    }
 }
 
 /// A static edge after aggregation over time.
@@ -91,8 +109,8 @@ impl CallEdges {
                 .iter()
                 .map(|(s, d, r)| CallEdge {
                     timestamp_ms: None,
-                    source: s.as_ref().to_string(),
-                    destination: d.as_ref().to_string(),
+                    source: s.as_ref().into(),
+                    destination: d.as_ref().into(),
                     req_rate: *r,
                     latency_ms: None,
                 })
@@ -125,7 +143,7 @@ impl CallEdges {
         let set: BTreeSet<&str> = self
             .edges
             .iter()
-            .flat_map(|e| [e.source.as_str(), e.destination.as_str()])
+            .flat_map(|e| [&*e.source, &*e.destination])
             .collect();
         set.into_iter().map(str::to_string).collect()
     }
@@ -138,9 +156,7 @@ impl CallEdges {
         let samples = times.len().max(1) as f64;
         let mut acc: BTreeMap<(&str, &str), (f64, f64, f64)> = BTreeMap::new();
         for e in &self.edges {
-            let a = acc
-                .entry((e.source.as_str(), e.destination.as_str()))
-                .or_default();
+            let a = acc.entry((&*e.source, &*e.destination)).or_default();
             a.0 += e.req_rate;
             if let Some(l) = e.latency_ms.filter(|l| l.is_finite()) {
                 a.1 += l * e.req_rate.max(f64::MIN_POSITIVE);

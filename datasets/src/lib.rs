@@ -23,6 +23,7 @@ pub mod error;
 mod ingest;
 pub mod io;
 pub mod schema;
+pub mod sim;
 pub mod telemetry;
 pub mod tensor;
 pub mod time;

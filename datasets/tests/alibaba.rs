@@ -73,7 +73,9 @@ fn trace_directory_becomes_telemetry_and_edges() {
     let find = |t: i64, a: &str, b: &str| {
         e.iter()
             .find(|x| {
-                x.timestamp_ms == Some(1_700_000_000_000 + t) && x.source == a && x.destination == b
+                x.timestamp_ms == Some(1_700_000_000_000 + t)
+                    && &*x.source == a
+                    && &*x.destination == b
             })
             .unwrap_or_else(|| panic!("edge {a}->{b} at {t}"))
     };

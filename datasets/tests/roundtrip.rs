@@ -87,8 +87,8 @@ proptest! {
         let edges: Vec<CallEdge> = (0..rows)
             .map(|i| CallEdge {
                 timestamp_ms: stamped.then_some(1_700_000_000_000 + i as i64 * 30_000),
-                source: format!("s{}", rng.random_range(0..5)),
-                destination: format!("d{}", rng.random_range(0..5)),
+                source: format!("s{}", rng.random_range(0..5)).into(),
+                destination: format!("d{}", rng.random_range(0..5)).into(),
                 req_rate: rng.random_range(0.0..100.0),
                 latency_ms: rng.random_bool(0.5).then(|| rng.random_range(0.0..50.0)),
             })

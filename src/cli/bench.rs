@@ -30,6 +30,36 @@ enum BenchCommand {
     GenTelemetry(GenArgs),
     /// Read a telemetry Parquet file into the dense (T, N, F) array, several times.
     Read(ReadArgs),
+    /// Simulate an application several times and report simulated service-steps per second.
+    Simulate(SimBenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SimBenchArgs {
+    /// Application (`holoscale apps list`; `alibaba:N`).
+    #[arg(long, default_value = "train-ticket")]
+    app: String,
+    /// Simulated time.
+    #[arg(long, default_value = "7d")]
+    duration: String,
+    /// Tick.
+    #[arg(long, default_value = "1s")]
+    tick: String,
+    /// Telemetry and decision interval.
+    #[arg(long, default_value = "30s")]
+    interval: String,
+    /// Data-collection policy.
+    #[arg(long, default_value = "hpa")]
+    policy: String,
+    /// Number of timed runs (the median is reported).
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+    /// Seed.
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+    /// Record one static row per call edge instead of one per interval.
+    #[arg(long)]
+    static_edges: bool,
 }
 
 #[derive(Debug, Args)]
@@ -61,6 +91,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
     match args.what {
         BenchCommand::GenTelemetry(a) => gen_telemetry(a),
         BenchCommand::Read(a) => read(a),
+        BenchCommand::Simulate(a) => simulate(a),
     }
 }
 
@@ -171,6 +202,75 @@ fn read(a: ReadArgs) -> Result<()> {
         median_s: median.as_secs_f64(),
         min_s: times[0].as_secs_f64(),
         rows_per_s: rows as f64 / median.as_secs_f64(),
+        peak_rss_mib: peak_rss_mib(),
+    })
+}
+
+#[derive(Serialize)]
+struct SimResult {
+    app: String,
+    services: usize,
+    duration: String,
+    tick: String,
+    ticks: u64,
+    runs: usize,
+    median_s: f64,
+    min_s: f64,
+    service_steps_per_s: f64,
+    peak_rss_mib: Option<f64>,
+}
+
+fn simulate(a: SimBenchArgs) -> Result<()> {
+    use holoscale::datasets::sim::{self, policy};
+    if a.runs == 0 {
+        bail!("--runs must be at least 1");
+    }
+    let spec = super::apps::load(&a.app, a.seed)?;
+    let cfg = sim::SimConfig {
+        tick_ms: holoscale::datasets::time::parse_duration_ms(&a.tick, "--tick")?,
+        interval_ms: holoscale::datasets::time::parse_duration_ms(&a.interval, "--interval")?,
+        duration_ms: holoscale::datasets::time::parse_duration_ms(&a.duration, "--duration")?,
+        seed: a.seed,
+        edges: if a.static_edges {
+            sim::EdgeRows::Total
+        } else {
+            sim::EdgeRows::PerInterval
+        },
+        ..sim::SimConfig::default()
+    };
+    let ticks = (cfg.duration_ms / cfg.interval_ms * (cfg.interval_ms / cfg.tick_ms)) as u64;
+    let mut times = Vec::with_capacity(a.runs);
+    for run in 0..a.runs {
+        let mut pol = policy::by_name(&a.policy, spec.services.len(), a.seed).ok_or_else(|| {
+            anyhow::anyhow!(
+                "--policy `{}`: choose one of {}",
+                a.policy,
+                policy::POLICIES.join(", ")
+            )
+        })?;
+        let start = Instant::now();
+        let out = sim::simulate(&spec, &cfg, pol.as_mut(), &NoProgress)?;
+        let took = start.elapsed();
+        tracing::info!(
+            "run {}/{}: {:.3} s ({} rows)",
+            run + 1,
+            a.runs,
+            took.as_secs_f64(),
+            out.telemetry.len() * spec.services.len()
+        );
+        times.push(took);
+    }
+    let median = median(&mut times);
+    print_json(&SimResult {
+        app: spec.name.clone(),
+        services: spec.services.len(),
+        duration: a.duration,
+        tick: a.tick,
+        ticks,
+        runs: a.runs,
+        median_s: median.as_secs_f64(),
+        min_s: times[0].as_secs_f64(),
+        service_steps_per_s: (ticks * spec.services.len() as u64) as f64 / median.as_secs_f64(),
         peak_rss_mib: peak_rss_mib(),
     })
 }

@@ -1,81 +1,73 @@
-//! `holoscale demo`: the main job on embedded data.
+//! `holoscale demo`: the main job on the embedded default.
 //!
-//! The embedded default is three hours of Bookinfo telemetry driven by the NASA-HTTP 1995
-//! trace (`tests/data/bookinfo-sample.csv`, built by `tests/data/make_bookinfo_sample.py`),
-//! with a few planted data problems. The demo validates and repairs it, converts it to
-//! Parquet, reads the Parquet back through the streaming reader, and prints what
-//! `holoscale inspect` shows.
+//! Today: simulate two days of the default application (Online Boutique, DeepScaler's
+//! workload pattern, HPA collecting the data, 30 s telemetry), write telemetry, call edges,
+//! ground truth and the app spec, read the telemetry back through the streaming Parquet
+//! reader, validate it, and show what `holoscale inspect` shows.
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
 
-use holoscale::datasets::io::{self, ReadOptions, WriteOptions};
+use holoscale::datasets::io::{self, ReadOptions};
 use holoscale::datasets::validate::{self, RepairPolicy};
 
 use super::inspect::{render, summarize};
 use super::logging::Bar;
 use super::output::print;
-
-/// The embedded telemetry.
-const SAMPLE: &str = include_str!("../../tests/data/bookinfo-sample.csv");
+use super::simulate::{OutFormat, SimulateArgs, run_to};
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Directory for the demo's files (created if needed).
     #[arg(long, default_value = "holoscale-demo")]
     pub out: PathBuf,
+    /// Simulated time.
+    #[arg(long, default_value = "48h")]
+    pub duration: String,
+    /// Application to simulate.
+    #[arg(long, default_value = "online-boutique")]
+    pub app: String,
+    /// Seed.
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
 }
 
 pub fn run(args: DemoArgs) -> Result<()> {
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("cannot create {}", args.out.display()))?;
-    let csv_path = args.out.join("bookinfo-sample.csv");
-    io::write_atomic(&csv_path, |w| {
-        use std::io::Write;
-        w.write_all(SAMPLE.as_bytes())
-            .map_err(|e| holoscale::datasets::Error::Io {
-                path: csv_path.clone(),
-                action: "write",
-                source: e,
-            })
-    })?;
-    tracing::info!(
-        "embedded Bookinfo telemetry written to {}",
-        csv_path.display()
-    );
-
-    let mut tel = io::csv::read_telemetry(&csv_path, &ReadOptions::default(), &Bar::new())?;
+    let sim_args = SimulateArgs {
+        app: args.app.clone(),
+        workload: "deepscaler".into(),
+        duration: args.duration.clone(),
+        interval: "30s".into(),
+        tick: "1s".into(),
+        policy: "hpa".into(),
+        seed: args.seed,
+        noise: 0.02,
+        gaps: 0.001,
+        rates: None,
+        time_scale: 1.0,
+        static_edges: false,
+        out: args.out.clone(),
+        format: OutFormat::Parquet,
+    };
+    let (out, files) = run_to(&sim_args)?;
+    let mut tel = io::parquet::read_telemetry(&files[0], &ReadOptions::default(), &Bar::new())?;
     let report = validate::repair(&mut tel, &RepairPolicy::default()).into_result()?;
-
-    let parquet_path = args.out.join("telemetry.parquet");
-    io::write_telemetry(&tel, &parquet_path, &WriteOptions::default())?;
-    tracing::info!("converted to {}", parquet_path.display());
-
-    // Read the Parquet file back through the streaming reader: the same telemetry, with the
-    // repaired values recomputed from what was observed.
-    let mut back =
-        io::parquet::read_telemetry(&parquet_path, &ReadOptions::default(), &Bar::new())?;
-    validate::repair(&mut back, &RepairPolicy::default()).into_result()?;
-    anyhow::ensure!(
-        values_match(&back, &tel) && back.observed() == tel.observed(),
-        "the Parquet round trip changed the data"
-    );
     let summary = summarize(&tel, report.problems);
     print(&render(&summary, false))?;
+    let s = out.summary;
     print(&format!(
-        "\nwrote {}/telemetry.parquet (validated, read back identical); input kept as {}\n",
-        args.out.display(),
-        csv_path.display()
-    ))
-}
-
-/// Equality with NaN treated as equal to NaN.
-fn values_match(a: &holoscale::datasets::Telemetry, b: &holoscale::datasets::Telemetry) -> bool {
-    a.values().dim() == b.values().dim()
-        && a.values()
+        "\nsimulated {} under HPA: {:.0} requests, {:.3}% failed, SLO violations {:.2}% of requests, {:.1} core-hours\nfiles: {}\n",
+        args.app,
+        s.requests,
+        100.0 * s.failed_share,
+        100.0 * s.slo_violation_share,
+        s.core_hours,
+        files
             .iter()
-            .zip(b.values())
-            .all(|(x, y)| x == y || (x.is_nan() && y.is_nan()))
+            .map(|f| f.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
 }

@@ -10,6 +10,7 @@ use holoscale::datasets::validate::{
 };
 use holoscale::datasets::{self as ds, time};
 
+mod apps;
 mod bench;
 mod convert;
 mod demo;
@@ -17,6 +18,7 @@ mod import;
 mod inspect;
 pub mod logging;
 mod output;
+mod simulate;
 
 /// holoscale: learn service dependencies, estimate replicas and scale microservices from
 /// telemetry.
@@ -52,6 +54,10 @@ enum Command {
     Convert(convert::ConvertArgs),
     /// Import telemetry and call edges from an external system.
     Import(import::ImportArgs),
+    /// The built-in benchmark applications.
+    Apps(apps::AppsArgs),
+    /// Simulate an application on a cluster: telemetry, call edges, ground truth.
+    Simulate(simulate::SimulateArgs),
     /// Measure holoscale's speed (see BENCHMARKS.md).
     Bench(bench::BenchArgs),
 }
@@ -63,6 +69,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Inspect(a) => inspect::run(a),
         Command::Convert(a) => convert::run(a),
         Command::Import(a) => import::run(a),
+        Command::Apps(a) => apps::run(a),
+        Command::Simulate(a) => simulate::run(a),
         Command::Bench(a) => bench::run(a),
     }
 }

@@ -242,11 +242,153 @@ fn errors_are_one_paragraph_and_exit_non_zero() {
 fn demo_runs_the_main_job() {
     let dir = tempfile::tempdir().unwrap();
     let out = run(
-        holoscale().args(["-q", "demo", "--out"]).arg(dir.path()),
+        holoscale()
+            .args(["-q", "demo", "--duration", "2h", "--out"])
+            .arg(dir.path()),
         true,
     );
     let text = stdout(&out);
-    assert!(text.contains("problems: "), "{text}");
-    assert!(text.contains("read back identical"), "{text}");
-    assert!(dir.path().join("telemetry.parquet").exists());
+    assert!(
+        text.contains("services    10: adservice, cartservice"),
+        "{text}"
+    );
+    assert!(text.contains("interval    30s (240 steps)"), "{text}");
+    assert!(
+        text.contains("simulated online-boutique under HPA"),
+        "{text}"
+    );
+    for f in [
+        "telemetry.parquet",
+        "edges.parquet",
+        "truth.parquet",
+        "app.toml",
+        "run.json",
+    ] {
+        assert!(dir.path().join(f).exists(), "{f}");
+    }
+}
+
+#[test]
+fn apps_list_and_show() {
+    let out = run(holoscale().args(["apps", "list"]), true);
+    let text = stdout(&out);
+    for app in [
+        "bookinfo",
+        "online-boutique",
+        "sock-shop",
+        "social-network",
+        "hotel-reservation",
+        "media",
+        "train-ticket",
+        "alibaba",
+    ] {
+        assert!(text.contains(app), "{app} missing from\n{text}");
+    }
+    let out = run(holoscale().args(["apps", "show", "online-boutique"]), true);
+    let text = stdout(&out);
+    assert!(
+        text.contains("call edges (14):") && text.contains("checkoutservice -> paymentservice"),
+        "{text}"
+    );
+    assert!(
+        text.contains("paymentservice -- emailservice (same-action via checkout"),
+        "{text}"
+    );
+    let out = run(
+        holoscale().args(["apps", "show", "bookinfo", "--dot"]),
+        true,
+    );
+    let dot = stdout(&out);
+    assert!(
+        dot.starts_with("digraph \"bookinfo\"")
+            && dot.contains("\"reviews\" -> \"ratings\";")
+            && dot.contains("style=dashed"),
+        "{dot}"
+    );
+    // An exported spec loads back as an application.
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("mine.toml");
+    let toml = stdout(&run(
+        holoscale().args(["apps", "show", "sock-shop", "--toml"]),
+        true,
+    ));
+    std::fs::write(&spec, toml).unwrap();
+    let out = run(holoscale().args(["apps", "show"]).arg(&spec), true);
+    assert!(stdout(&out).contains("queue-master -> rabbitmq"));
+}
+
+#[test]
+fn simulate_writes_telemetry_edges_truth_and_spec_reproducibly() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = |out: &std::path::Path| {
+        run(
+            holoscale()
+                .args([
+                    "-q",
+                    "simulate",
+                    "--app",
+                    "bookinfo",
+                    "--duration",
+                    "2h",
+                    "--policy",
+                    "hpa",
+                    "--seed",
+                    "3",
+                    "--out",
+                ])
+                .arg(out),
+            true,
+        )
+    };
+    let a = dir.path().join("a");
+    let b = dir.path().join("b");
+    let printed = stdout(&sim(&a));
+    assert!(
+        printed.contains("simulated 240 steps x 4 services"),
+        "{printed}"
+    );
+    sim(&b);
+    for f in [
+        "telemetry.parquet",
+        "edges.parquet",
+        "truth.parquet",
+        "app.toml",
+        "run.json",
+    ] {
+        assert_eq!(
+            std::fs::read(a.join(f)).unwrap(),
+            std::fs::read(b.join(f)).unwrap(),
+            "{f} differs between runs"
+        );
+    }
+    let tel = io::read_telemetry(
+        &a.join("telemetry.parquet"),
+        &ReadOptions::default(),
+        &NoProgress,
+    )
+    .unwrap();
+    assert_eq!(
+        tel.services(),
+        ["details", "productpage", "ratings", "reviews"]
+    );
+    assert!(tel.column_index("optimal_replicas").is_some());
+    let truth = holoscale::datasets::sim::GroundTruth::read_file(&a.join("truth.parquet")).unwrap();
+    assert_eq!(truth.edges.len(), 5, "3 calls and 2 planted dependencies");
+    let run_json: Value =
+        serde_json::from_str(&std::fs::read_to_string(a.join("run.json")).unwrap()).unwrap();
+    assert_eq!(run_json["seed"], 3);
+    assert!(run_json["summary"]["requests"].as_f64().unwrap() > 0.0);
+    let bad = run(
+        holoscale()
+            .args([
+                "simulate", "--app", "bookinfo", "--policy", "magic", "--out",
+            ])
+            .arg(dir.path().join("c")),
+        false,
+    );
+    assert!(
+        stderr(&bad).contains("--policy `magic`") && stderr(&bad).contains("oracle-noise"),
+        "{}",
+        stderr(&bad)
+    );
 }

@@ -413,7 +413,8 @@ fn finish(
         .map(|(i, n)| (n.clone(), i as u32))
         .collect();
     order.sort();
-    let all_names: Vec<String> = state.names.clone();
+    let all_names: Vec<std::sync::Arc<str>> =
+        state.names.iter().map(|n| n.as_str().into()).collect();
     let any_measured = state.measured.iter().any(|&m| m);
     let mut pos = vec![usize::MAX; order.len()];
     let mut services: Vec<String> = Vec::new();

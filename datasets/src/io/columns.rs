@@ -213,3 +213,26 @@ pub(crate) fn map_str_ids(
         None => Ok(out),
     }
 }
+
+/// Calls `f` for every row of a string column, with `None` for nulls.
+pub(crate) fn for_each_opt_str(col: &ArrayRef, f: &mut dyn FnMut(Option<&str>)) {
+    match col.data_type() {
+        DataType::Utf8 => col.as_string::<i32>().iter().for_each(f),
+        DataType::LargeUtf8 => col.as_string::<i64>().iter().for_each(f),
+        DataType::Utf8View => col.as_string_view().iter().for_each(f),
+        DataType::Dictionary(_, _) => {
+            let dict = col.as_any_dictionary();
+            let mut names: Vec<Option<String>> = Vec::new();
+            for_each_opt_str(dict.values(), &mut |s| names.push(s.map(str::to_string)));
+            let keys = dict.normalized_keys();
+            for (i, k) in keys.into_iter().enumerate() {
+                f(if col.is_null(i) {
+                    None
+                } else {
+                    names[k].as_deref()
+                });
+            }
+        }
+        _ => (0..col.len()).for_each(|_| f(None)),
+    }
+}

@@ -267,6 +267,7 @@ fn read_edges_from<R: Read>(r: R, name: &str) -> Result<CallEdges> {
         find(schema::TIMESTAMP),
     );
     let mut edges = Vec::new();
+    let mut names = crate::edges::Names::default();
     for rec in rdr.records() {
         let rec = rec.map_err(|e| Error::Parse {
             file: name.to_string(),
@@ -292,8 +293,8 @@ fn read_edges_from<R: Read>(r: R, name: &str) -> Result<CallEdges> {
         };
         edges.push(CallEdge {
             timestamp_ms,
-            source: rec[src].trim().to_string(),
-            destination: rec[dst].trim().to_string(),
+            source: names.get(rec[src].trim()),
+            destination: names.get(rec[dst].trim()),
             req_rate,
             latency_ms: match lat {
                 Some(i) => parse_value(&rec[i], name, line, schema::LATENCY_MS)?,
@@ -322,8 +323,8 @@ pub fn write_edges<W: Write>(edges: &CallEdges, writer: W) -> Result<()> {
     .map_err(err)?;
     for e in edges.edges() {
         w.write_record([
-            e.source.clone(),
-            e.destination.clone(),
+            e.source.to_string(),
+            e.destination.to_string(),
             format_f64(e.req_rate),
             e.latency_ms.map(format_f64).unwrap_or_default(),
             e.timestamp_ms.map(format_ms).unwrap_or_default(),

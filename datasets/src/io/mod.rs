@@ -5,7 +5,7 @@
 //! the target and renames it into place, so an interrupted run never leaves half a file.
 
 pub mod alibaba;
-mod columns;
+pub(crate) mod columns;
 pub mod csv;
 pub mod npz;
 pub mod parquet;

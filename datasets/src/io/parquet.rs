@@ -434,6 +434,7 @@ fn read_edges_from<R: ChunkReader + 'static>(r: R, name: &str) -> Result<CallEdg
     }
     let reader = builder.build().map_err(pq_err)?;
     let mut edges = Vec::new();
+    let mut names = crate::edges::Names::default();
     let mut row0 = 0u64;
     for b in reader {
         let b = b.map_err(|source| Error::Arrow {
@@ -447,14 +448,14 @@ fn read_edges_from<R: ChunkReader + 'static>(r: R, name: &str) -> Result<CallEdg
             name,
             schema::SOURCE,
             row0,
-            |_, s| src.push(s.to_string()),
+            |_, s| src.push(names.get(s)),
         )?;
         super::columns::for_each_str(
             b.column_by_name(schema::DESTINATION).expect("checked"),
             name,
             schema::DESTINATION,
             row0,
-            |_, s| dst.push(s.to_string()),
+            |_, s| dst.push(names.get(s)),
         )?;
         let rate = floats(
             b.column_by_name(schema::REQ_RATE).expect("checked"),
@@ -522,13 +523,13 @@ pub fn write_edges<W: Write + Send>(edges: &CallEdges, writer: W) -> Result<()> 
             Arc::new(
                 chunk
                     .iter()
-                    .map(|e| Some(e.source.as_str()))
+                    .map(|e| Some(&*e.source))
                     .collect::<StringArray>(),
             ),
             Arc::new(
                 chunk
                     .iter()
-                    .map(|e| Some(e.destination.as_str()))
+                    .map(|e| Some(&*e.destination))
                     .collect::<StringArray>(),
             ),
             Arc::new(

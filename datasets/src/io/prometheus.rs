@@ -730,6 +730,7 @@ pub fn edges_from_series(
         }
     }
     let mut edges = Vec::new();
+    let mut names = crate::edges::Names::default();
     let (mut unlabeled, mut dropped) = (0, 0);
     for s in &rate {
         let Some((a, b)) = key(s) else {
@@ -744,8 +745,8 @@ pub fn edges_from_series(
             edges.push(CallEdge {
                 timestamp_ms: Some(t),
                 latency_ms: lat.get(&(a.clone(), b.clone(), t)).copied(),
-                source: a.clone(),
-                destination: b.clone(),
+                source: names.get(&a),
+                destination: names.get(&b),
                 req_rate: v,
             });
         }
