@@ -3,3 +3,4 @@
 //! This facade re-exports the workspace crates; see the README for the command line.
 
 pub use holoscale_datasets as datasets;
+pub use holoscale_estimator as estimator;

@@ -451,6 +451,20 @@ impl Windowed {
         split: SplitSpec,
         options: WindowOptions,
     ) -> Result<Windowed> {
+        Windowed::with_normalizer(tel, features, target, spec, split, options, None)
+    }
+
+    /// Like [`Windowed::new`], standardising with a given normaliser (a trained model's)
+    /// instead of fitting one; it must cover the features and the target.
+    pub fn with_normalizer<S: AsRef<str>>(
+        tel: &Telemetry,
+        features: &[S],
+        target: &str,
+        spec: WindowSpec,
+        split: SplitSpec,
+        options: WindowOptions,
+        normalizer: Option<Normalizer>,
+    ) -> Result<Windowed> {
         let dense = Dense::from_telemetry(tel, None, features)?;
         let target_dense = Dense::from_telemetry(tel, None, &[target])?;
         if spec.span() > dense.len() {
@@ -530,13 +544,19 @@ impl Windowed {
         }
 
         // Normaliser over features and target, on training steps only.
-        let mut normalizer = Normalizer::fit(&dense, splits.train.clone())?;
-        if !dense.features.iter().any(|f| f == target) {
-            let t = Normalizer::fit(&target_dense, splits.train.clone())?;
-            normalizer.features.extend(t.features);
-            normalizer.mean.extend(t.mean);
-            normalizer.std.extend(t.std);
-        }
+        let normalizer = match normalizer {
+            Some(n) => n,
+            None => {
+                let mut n = Normalizer::fit(&dense, splits.train.clone())?;
+                if !dense.features.iter().any(|f| f == target) {
+                    let t = Normalizer::fit(&target_dense, splits.train.clone())?;
+                    n.features.extend(t.features);
+                    n.mean.extend(t.mean);
+                    n.std.extend(t.std);
+                }
+                n
+            }
+        };
         let mut inputs = dense.values;
         normalizer.apply(&dense.features, &mut inputs)?;
         let mut tv = target_dense.values;

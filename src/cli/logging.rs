@@ -48,6 +48,11 @@ pub struct Bar {
 }
 
 impl Bar {
+    /// Whether progress bars are drawn (not quiet, stderr a terminal).
+    pub fn draws() -> bool {
+        !*QUIET.get().unwrap_or(&false) && std::io::stderr().is_terminal()
+    }
+
     /// A bar for the current process settings.
     pub fn new() -> Bar {
         let quiet = *QUIET.get().unwrap_or(&false);

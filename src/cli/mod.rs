@@ -14,6 +14,7 @@ mod apps;
 mod bench;
 mod convert;
 mod demo;
+mod estimate;
 mod import;
 mod inspect;
 pub mod logging;
@@ -54,6 +55,12 @@ enum Command {
     Convert(convert::ConvertArgs),
     /// Import telemetry and call edges from an external system.
     Import(import::ImportArgs),
+    /// Train the replica estimator (or a baseline network) on telemetry.
+    Train(estimate::TrainArgs),
+    /// Predict with a trained model: the next step, or every window of a file.
+    Predict(estimate::PredictArgs),
+    /// Evaluate a trained model and the baselines on the test range.
+    Evaluate(estimate::EvaluateArgs),
     /// The built-in benchmark applications.
     Apps(apps::AppsArgs),
     /// Simulate an application on a cluster: telemetry, call edges, ground truth.
@@ -69,6 +76,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Inspect(a) => inspect::run(a),
         Command::Convert(a) => convert::run(a),
         Command::Import(a) => import::run(a),
+        Command::Train(a) => estimate::train(a),
+        Command::Predict(a) => estimate::predict(a),
+        Command::Evaluate(a) => estimate::evaluate_cmd(a),
         Command::Apps(a) => apps::run(a),
         Command::Simulate(a) => simulate::run(a),
         Command::Bench(a) => bench::run(a),

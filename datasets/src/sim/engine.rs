@@ -25,7 +25,7 @@
 //! constant. The `optimal_replicas` label is the fewest replicas that keep the service's own
 //! latency under its target and its CPU utilisation under its utilisation target at the next
 //! interval's expected load (its highest value within the interval), computed from the same
-//! model with the current co-location interference and datastore contention.
+//! model with the co-location interference and datastore contention of that expected load.
 
 use std::collections::VecDeque;
 
@@ -699,6 +699,11 @@ impl Simulator {
                 *l = l.max(x);
             }
         }
+        let pressure: Vec<f64> = load
+            .iter()
+            .zip(&self.svcs)
+            .map(|(l, svc)| l * svc.inv_peak_load)
+            .collect();
         self.svcs
             .iter()
             .enumerate()
@@ -709,9 +714,9 @@ impl Simulator {
                 } else {
                     svc.spec_cpu_limit
                 };
-                // Neighbours' interference and datastore contention at their current level.
-                let share = interference_share(svc, &self.pressure);
-                let contention = contention_factor(svc, &self.pressure);
+                // Neighbours' interference and datastore contention at their expected load.
+                let share = interference_share(svc, &pressure);
+                let contention = contention_factor(svc, &pressure);
                 let ok = |r: u32| {
                     let util = lambda * svc.cpu_per_request / (r as f64 * limit * share);
                     util <= svc.util_target

@@ -231,7 +231,8 @@ impl Workload {
 }
 
 /// DeepScaler's pattern: segments of 5–30 minutes, each a slight or sharp increase or
-/// decrease or a continuous fluctuation, with small noise throughout.
+/// decrease or a continuous fluctuation (a wave of 8–20 minutes). The rate is the intensity of
+/// the Poisson arrivals, which bring the request-level noise.
 fn deepscaler(rng: &mut impl Rng, knots: usize, lo: f64, hi: f64) -> Vec<f64> {
     let span = hi - lo;
     let mut out = Vec::with_capacity(knots);
@@ -254,7 +255,7 @@ fn deepscaler(rng: &mut impl Rng, knots: usize, lo: f64, hi: f64) -> Vec<f64> {
         } else {
             len
         };
-        let period = rng.random_range(2.0..6.0) * per_min;
+        let period = rng.random_range(8.0..20.0) * per_min;
         let amp = rng.random_range(0.05..0.15);
         for i in 0..len {
             let x = if i < ramp {
@@ -267,8 +268,7 @@ fn deepscaler(rng: &mut impl Rng, knots: usize, lo: f64, hi: f64) -> Vec<f64> {
             } else {
                 0.0
             };
-            let noise = 0.02 * standard_normal(rng);
-            out.push(lo + span * (x + wave + noise).clamp(0.0, 1.0));
+            out.push(lo + span * (x + wave).clamp(0.0, 1.0));
         }
         level = target;
     }

@@ -1,0 +1,255 @@
+//! The spatio-temporal attention GCN of DeepScaler section IV-C (SPEC 3).
+//!
+//! Stacked blocks, each: T-Attention (eq. 11-12), two-direction ChebConv of order K over the
+//! normalised affinity (eq. 13) and ReLU, a length-preserving time convolution, a residual
+//! 1×1 projection of the block input, ReLU, and LayerNorm over channels (eq. 14). A final
+//! map, shared by all services, takes each service's window × channels to the horizon.
+
+pub mod attention;
+pub mod cheb;
+
+use burn::module::{Initializer, Param};
+use burn::nn::{LayerNorm, LayerNormConfig, Linear, LinearConfig};
+use burn::prelude::*;
+use burn::tensor::activation::relu;
+
+pub use attention::{TAttention, TAttentionConfig};
+pub use cheb::{ChebConv, ChebConvConfig};
+
+/// A model that maps a window of multi-service telemetry and an affinity matrix to the next
+/// steps of the target.
+pub trait Forecaster<B: Backend> {
+    /// - `x`: `[batch, window, services, features]` (standardised)
+    /// - `a`: `[services, services]` (normalised affinity)
+    /// - output: `[batch, horizon, services]` (standardised target)
+    fn forecast(&self, x: Tensor<B, 4>, a: Tensor<B, 2>) -> Tensor<B, 3>;
+}
+
+/// Configuration of [`TimeConv`].
+#[derive(Config, Debug)]
+pub struct TimeConvConfig {
+    /// Input channels.
+    pub channels_in: usize,
+    /// Output channels.
+    pub channels_out: usize,
+    /// Kernel length along time (odd).
+    #[config(default = 5)]
+    pub kernel: usize,
+}
+
+/// A length-preserving convolution along time (zero padding), per service.
+#[derive(Module, Debug)]
+pub struct TimeConv<B: Backend> {
+    /// Weights, `[kernel · C_in, C_out]` (kernel offset major).
+    pub weight: Param<Tensor<B, 2>>,
+    /// Bias, `[C_out]`.
+    pub bias: Param<Tensor<B, 1>>,
+    /// Kernel length.
+    pub kernel: usize,
+}
+
+impl TimeConvConfig {
+    /// Initialises Kaiming-uniform weights and a zero bias.
+    pub fn init<B: Backend>(&self, device: &B::Device) -> TimeConv<B> {
+        assert!(
+            self.kernel % 2 == 1,
+            "the time kernel must be odd to preserve length"
+        );
+        let fan_in = self.kernel * self.channels_in;
+        TimeConv {
+            weight: Initializer::KaimingUniform {
+                gain: 1.0 / 3f64.sqrt(),
+                fan_out_only: false,
+            }
+            .init_with(
+                [fan_in, self.channels_out],
+                Some(fan_in),
+                Some(self.channels_out),
+                device,
+            ),
+            bias: Initializer::Zeros.init([self.channels_out], device),
+            kernel: self.kernel,
+        }
+    }
+}
+
+impl<B: Backend> TimeConv<B> {
+    /// - input: `[batch, window, services, C_in]`
+    /// - output: `[batch, window, services, C_out]`
+    pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
+        let [b, t, n, c] = x.dims();
+        let pad = self.kernel / 2;
+        let zeros = Tensor::<B, 4>::zeros([b, pad, n, c], &x.device());
+        let padded = Tensor::cat(vec![zeros.clone(), x, zeros], 1); // [b, t + 2·pad, n, c]
+        // Offsets -pad..=pad side by side on the channel axis: [b, t, n, kernel·c]
+        let shifted: Vec<Tensor<B, 4>> = (0..self.kernel)
+            .map(|j| padded.clone().slice([0..b, j..j + t, 0..n, 0..c]))
+            .collect();
+        let stacked = Tensor::cat(shifted, 3);
+        let [_, c_out] = self.weight.dims();
+        stacked.matmul(self.weight.val().reshape([1, 1, self.kernel * c, c_out]))
+            + self.bias.val().reshape([1, 1, 1, c_out])
+    }
+}
+
+/// Configuration of one [`StBlock`].
+#[derive(Config, Debug)]
+pub struct StBlockConfig {
+    /// Window τ.
+    pub window: usize,
+    /// Services N.
+    pub services: usize,
+    /// Input channels.
+    pub channels_in: usize,
+    /// Chebyshev filters (split over the two directions).
+    pub cheb_filters: usize,
+    /// Time-convolution filters.
+    pub time_filters: usize,
+    /// Chebyshev order K.
+    pub cheb_k: usize,
+    /// Time-convolution kernel.
+    pub time_kernel: usize,
+}
+
+/// One spatio-temporal block.
+#[derive(Module, Debug)]
+pub struct StBlock<B: Backend> {
+    /// T-Attention.
+    pub attention: TAttention<B>,
+    /// Two-direction ChebConv.
+    pub cheb: ChebConv<B>,
+    /// Time convolution.
+    pub time: TimeConv<B>,
+    /// Residual 1×1 projection of the block input.
+    pub residual: Linear<B>,
+    /// LayerNorm over channels.
+    pub norm: LayerNorm<B>,
+}
+
+impl StBlockConfig {
+    /// Initialises the block.
+    pub fn init<B: Backend>(&self, device: &B::Device) -> StBlock<B> {
+        StBlock {
+            attention: TAttentionConfig::new(self.window, self.services, self.channels_in)
+                .init(device),
+            cheb: ChebConvConfig::new(self.channels_in, self.cheb_filters)
+                .with_k(self.cheb_k)
+                .init(device),
+            time: TimeConvConfig::new(self.cheb_filters, self.time_filters)
+                .with_kernel(self.time_kernel)
+                .init(device),
+            residual: LinearConfig::new(self.channels_in, self.time_filters).init(device),
+            norm: LayerNormConfig::new(self.time_filters).init(device),
+        }
+    }
+}
+
+impl<B: Backend> StBlock<B> {
+    /// - `x`: `[batch, window, services, C_in]`, `a`: `[services, services]`
+    /// - output: `[batch, window, services, time_filters]`
+    pub fn forward(&self, x: Tensor<B, 4>, a: Tensor<B, 2>) -> Tensor<B, 4> {
+        let attended = self.attention.forward(x.clone()); // [b, t, n, c_in]
+        let spatial = relu(self.cheb.forward(attended, a)); // [b, t, n, cheb]
+        let temporal = self.time.forward(spatial); // [b, t, n, time]
+        let residual = self.residual.forward(x); // [b, t, n, time]
+        self.norm.forward(relu(temporal + residual)) // [b, t, n, time]
+    }
+}
+
+/// Configuration of the estimator network. Defaults are DeepScaler's released code (2 blocks,
+/// K = 3, 128 Chebyshev and 128 time filters, τ = 80, H = 1); [`StgcnConfig::cpu`] is a
+/// smaller preset for CPUs.
+#[derive(Config, Debug)]
+pub struct StgcnConfig {
+    /// Services N.
+    pub services: usize,
+    /// Input features F.
+    pub features: usize,
+    /// Window τ.
+    #[config(default = 80)]
+    pub window: usize,
+    /// Horizon H.
+    #[config(default = 1)]
+    pub horizon: usize,
+    /// Stacked blocks.
+    #[config(default = 2)]
+    pub blocks: usize,
+    /// Chebyshev order K.
+    #[config(default = 3)]
+    pub cheb_k: usize,
+    /// Chebyshev filters per block (half per direction).
+    #[config(default = 128)]
+    pub cheb_filters: usize,
+    /// Time-convolution filters per block.
+    #[config(default = 128)]
+    pub time_filters: usize,
+    /// Time-convolution kernel.
+    #[config(default = 5)]
+    pub time_kernel: usize,
+}
+
+impl StgcnConfig {
+    /// The CPU preset: 2 blocks, K = 3, 32 Chebyshev and 32 time filters, τ = 24.
+    pub fn cpu(services: usize, features: usize) -> StgcnConfig {
+        StgcnConfig::new(services, features)
+            .with_window(24)
+            .with_cheb_filters(32)
+            .with_time_filters(32)
+    }
+
+    /// Initialises the network.
+    pub fn init<B: Backend>(&self, device: &B::Device) -> Stgcn<B> {
+        let blocks = (0..self.blocks)
+            .map(|i| {
+                StBlockConfig {
+                    window: self.window,
+                    services: self.services,
+                    channels_in: if i == 0 {
+                        self.features
+                    } else {
+                        self.time_filters
+                    },
+                    cheb_filters: self.cheb_filters,
+                    time_filters: self.time_filters,
+                    cheb_k: self.cheb_k,
+                    time_kernel: self.time_kernel,
+                }
+                .init(device)
+            })
+            .collect();
+        Stgcn {
+            blocks,
+            output: LinearConfig::new(self.window * self.time_filters, self.horizon).init(device),
+        }
+    }
+}
+
+/// The spatio-temporal attention GCN.
+#[derive(Module, Debug)]
+pub struct Stgcn<B: Backend> {
+    /// Stacked blocks.
+    pub blocks: Vec<StBlock<B>>,
+    /// Final map from window × channels to horizon, shared by all services.
+    pub output: Linear<B>,
+}
+
+impl<B: Backend> Stgcn<B> {
+    /// - `x`: `[batch, window, services, features]`, `a`: `[services, services]`
+    /// - output: `[batch, horizon, services]`
+    pub fn forward(&self, x: Tensor<B, 4>, a: Tensor<B, 2>) -> Tensor<B, 3> {
+        let mut h = x;
+        for block in &self.blocks {
+            h = block.forward(h, a.clone()); // [b, t, n, c]
+        }
+        let [b, t, n, c] = h.dims();
+        // Per service, the whole window: [b, n, t·c]
+        let per_service = h.swap_dims(1, 2).reshape([b, n, t * c]);
+        self.output.forward(per_service).swap_dims(1, 2) // [b, horizon, n]
+    }
+}
+
+impl<B: Backend> Forecaster<B> for Stgcn<B> {
+    fn forecast(&self, x: Tensor<B, 4>, a: Tensor<B, 2>) -> Tensor<B, 3> {
+        self.forward(x, a)
+    }
+}

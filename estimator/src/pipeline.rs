@@ -1,0 +1,255 @@
+//! From telemetry to a trained artifact: choosing target and features, windows and splits,
+//! the starting affinity, the network, and training.
+
+use burn::module::AutodiffModule;
+use burn::tensor::backend::AutodiffBackend;
+use ndarray::Array2;
+
+use crate::affinity;
+use crate::artifact::{
+    ARTIFACT_VERSION, Artifact, ArtifactConfig, DEFAULT_ROUNDING_THRESHOLD, DataConfig, Metadata,
+};
+use crate::baselines::{GruForecasterConfig, TgcnConfig};
+use crate::error::Result;
+use crate::model::StgcnConfig;
+use crate::training::{EpochReport, ModelKind, ModelSpec, TrainConfig, fit};
+use holoscale_datasets::tensor::{SplitSpec, WindowOptions, WindowSpec, Windowed};
+use holoscale_datasets::{CallEdges, Telemetry, schema};
+
+/// Network size presets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Preset {
+    /// Small enough to train on a laptop CPU (32 filters, τ = 24).
+    #[default]
+    Cpu,
+    /// DeepScaler's reference sizes (128 filters, τ = 80).
+    Paper,
+}
+
+/// Everything `holoscale train` can set.
+#[derive(Debug, Clone)]
+pub struct TrainOptions {
+    /// Target column; `None`: `optimal_replicas` when present, else `replicas`.
+    pub target: Option<String>,
+    /// Feature columns; `None`: replicas, CPU, request rate, latency, memory when present.
+    pub features: Option<Vec<String>>,
+    /// Window τ; `None`: the preset's.
+    pub window: Option<usize>,
+    /// Horizon H.
+    pub horizon: usize,
+    /// Steps between training windows.
+    pub stride: usize,
+    /// Train / validation shares.
+    pub split: SplitSpec,
+    /// Size preset.
+    pub preset: Preset,
+    /// Network.
+    pub kind: ModelKind,
+    /// Optimisation.
+    pub train: TrainConfig,
+    /// Replica bounds of the rounding rule.
+    pub min_replicas: u32,
+    /// Upper replica bound (none: unbounded).
+    pub max_replicas: Option<u32>,
+    /// Skip windows with missing values instead of refusing the data.
+    pub skip_missing: bool,
+}
+
+impl Default for TrainOptions {
+    fn default() -> Self {
+        TrainOptions {
+            target: None,
+            features: None,
+            window: None,
+            horizon: 1,
+            stride: 1,
+            split: SplitSpec::default(),
+            preset: Preset::Cpu,
+            kind: ModelKind::Stgcn,
+            train: TrainConfig::new(),
+            min_replicas: 1,
+            max_replicas: None,
+            skip_missing: false,
+        }
+    }
+}
+
+/// The default target of `tel`: `optimal_replicas` when present, else `replicas`.
+pub fn default_target(tel: &Telemetry) -> String {
+    if tel.column_index(schema::OPTIMAL_REPLICAS).is_some() {
+        schema::OPTIMAL_REPLICAS.into()
+    } else {
+        schema::REPLICAS.into()
+    }
+}
+
+/// The default features of `tel`: replicas, CPU (cores, else utilisation), request rate,
+/// latency, memory (bytes, else utilisation), those present.
+pub fn default_features(tel: &Telemetry) -> Vec<String> {
+    let has = |c: &str| tel.column_index(c).is_some();
+    let pick = |a: &'static str, b: &'static str| {
+        if has(a) {
+            Some(a)
+        } else if has(b) {
+            Some(b)
+        } else {
+            None
+        }
+    };
+    [
+        pick(schema::REPLICAS, schema::REPLICAS),
+        pick(schema::CPU_CORES, schema::CPU_UTIL),
+        pick(schema::REQ_RATE, schema::REQ_RATE),
+        pick(schema::LATENCY_MS, schema::LATENCY_P95_MS),
+        pick(schema::MEM_BYTES, schema::MEM_UTIL),
+    ]
+    .into_iter()
+    .flatten()
+    .map(str::to_string)
+    .collect()
+}
+
+/// A hex fingerprint of the data a model was trained on (FNV-1a over names, grid and
+/// values).
+pub fn fingerprint(tel: &Telemetry, features: &[String], target: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |bytes: &[u8]| {
+        for &b in bytes {
+            h ^= b as u64;
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    };
+    for s in tel.services() {
+        eat(s.as_bytes());
+    }
+    for f in features.iter().chain(std::iter::once(&target.to_string())) {
+        eat(f.as_bytes());
+        if let Ok(col) = tel.column(f) {
+            for v in col.iter() {
+                eat(&v.to_bits().to_le_bytes());
+            }
+        }
+    }
+    eat(&tel.start_ms().to_le_bytes());
+    eat(&tel.interval_ms().to_le_bytes());
+    eat(&(tel.len() as u64).to_le_bytes());
+    format!("{h:016x}")
+}
+
+/// What training produced besides the artifact.
+#[derive(Debug)]
+pub struct Trained<B: burn::prelude::Backend> {
+    /// The artifact, ready to save.
+    pub artifact: Artifact<B>,
+    /// The windows it was trained on.
+    pub data: Windowed,
+    /// Messages for the user (such as an identity affinity for lack of call edges).
+    pub notes: Vec<String>,
+}
+
+/// The affinity to start from: the normalised invocation graph of `edges`, or the identity.
+pub fn starting_affinity(
+    edges: Option<&CallEdges>,
+    services: &[String],
+    notes: &mut Vec<String>,
+) -> (Array2<f64>, &'static str) {
+    match edges {
+        Some(e) => {
+            let a = affinity::invocation(e, services);
+            if a.iter().all(|&v| v == 0.0) {
+                notes.push("the call edges name none of the telemetry's service pairs; using the identity affinity".into());
+                (Array2::eye(services.len()), "identity")
+            } else {
+                (affinity::normalize(&a), "invocation")
+            }
+        }
+        None => {
+            notes.push("no call edges given (--edges): the estimator starts from the identity affinity and sees no dependencies".into());
+            (Array2::eye(services.len()), "identity")
+        }
+    }
+}
+
+/// Builds the windows, the affinity and the network of `opts` and trains it.
+pub fn train<B: AutodiffBackend>(
+    tel: &Telemetry,
+    edges: Option<&CallEdges>,
+    opts: &TrainOptions,
+    device: &B::Device,
+    progress: &mut dyn FnMut(&EpochReport),
+) -> Result<Trained<B::InnerBackend>> {
+    let mut notes = Vec::new();
+    let target = opts.target.clone().unwrap_or_else(|| default_target(tel));
+    let features = opts
+        .features
+        .clone()
+        .unwrap_or_else(|| default_features(tel));
+    let n = tel.services().len();
+    let stgcn = match opts.preset {
+        Preset::Cpu => StgcnConfig::cpu(n, features.len()),
+        Preset::Paper => StgcnConfig::new(n, features.len()),
+    }
+    .with_horizon(opts.horizon);
+    let window = opts.window.unwrap_or(stgcn.window);
+    let spec = WindowSpec::try_new(window, opts.horizon, opts.stride)?;
+    let data = Windowed::new(
+        tel,
+        &features,
+        &target,
+        spec,
+        opts.split,
+        WindowOptions {
+            skip_missing: opts.skip_missing,
+        },
+    )?;
+    let (a, source) = starting_affinity(edges, &data.services, &mut notes);
+    let model_spec = match opts.kind {
+        ModelKind::Stgcn => ModelSpec::Stgcn(stgcn.with_window(window)),
+        ModelKind::Gru => {
+            ModelSpec::Gru(GruForecasterConfig::new(features.len()).with_horizon(opts.horizon))
+        }
+        ModelKind::Tgcn => {
+            ModelSpec::Tgcn(TgcnConfig::new(features.len()).with_horizon(opts.horizon))
+        }
+    };
+    let model = model_spec.init::<B>(device);
+    let fitted = fit::<B, _>(model, &data, &a, &opts.train, device, progress)?;
+    let artifact = Artifact {
+        config: ArtifactConfig {
+            artifact_version: ARTIFACT_VERSION,
+            model: model_spec,
+            train: opts.train.clone(),
+            data: DataConfig {
+                target: target.clone(),
+                features: features.clone(),
+                window,
+                horizon: opts.horizon,
+                stride: opts.stride,
+                split: opts.split,
+                interval_ms: tel.interval_ms(),
+            },
+        },
+        model: fitted.model.valid(),
+        normalizer: data.normalizer.clone(),
+        services: data.services.clone(),
+        affinity: a,
+        history: fitted.history,
+        metadata: Metadata {
+            holoscale_version: env!("CARGO_PKG_VERSION").to_string(),
+            schema_version: schema::SCHEMA_VERSION,
+            artifact_version: ARTIFACT_VERSION,
+            created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            fingerprint: fingerprint(tel, &features, &target),
+            affinity_source: source.to_string(),
+            best_epoch: fitted.best_epoch,
+            min_replicas: opts.min_replicas,
+            max_replicas: opts.max_replicas,
+            rounding_threshold: DEFAULT_ROUNDING_THRESHOLD,
+        },
+    };
+    Ok(Trained {
+        artifact,
+        data,
+        notes,
+    })
+}

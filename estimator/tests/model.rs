@@ -1,0 +1,240 @@
+//! The network's pieces against hand-computed values, output shapes, learning on a tiny
+//! dataset, and save → load → predict.
+
+use burn::backend::{Autodiff, NdArray};
+use burn::module::Param;
+use burn::prelude::*;
+use holoscale_datasets::Telemetry;
+use holoscale_estimator::model::{
+    ChebConvConfig, Forecaster, StgcnConfig, TAttentionConfig, TimeConvConfig,
+    cheb::chebyshev_terms,
+};
+use holoscale_estimator::pipeline::{TrainOptions, train};
+use holoscale_estimator::training::{ModelKind, TrainConfig};
+use holoscale_estimator::{Artifact, Estimator};
+use ndarray::Array3;
+
+type B = NdArray;
+type AB = Autodiff<NdArray>;
+
+fn dev() -> burn::backend::ndarray::NdArrayDevice {
+    Default::default()
+}
+
+fn t1(v: &[f32]) -> Tensor<B, 1> {
+    Tensor::from_data(TensorData::new(v.to_vec(), [v.len()]), &dev())
+}
+
+fn t2(v: &[f32], shape: [usize; 2]) -> Tensor<B, 2> {
+    Tensor::from_data(TensorData::new(v.to_vec(), shape), &dev())
+}
+
+fn values<const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
+    t.into_data().to_vec::<f32>().unwrap()
+}
+
+fn close(got: &[f32], want: &[f64], tol: f64) {
+    assert_eq!(got.len(), want.len(), "{got:?} vs {want:?}");
+    for (g, w) in got.iter().zip(want) {
+        assert!((*g as f64 - w).abs() <= tol, "{got:?} vs {want:?}");
+    }
+}
+
+#[test]
+fn t_attention_by_hand() {
+    // τ = 2, N = 1, F = 1, X = [1, 2]; U1 = 0.5, U2 = 2, U3 = 1 so (XᵀU1)U2 (U3X) = x_i x_j;
+    // b_e = 0; V_e = diag(1, 2). E = V_e σ([[1, 2], [2, 4]]), softmax by row, X̂ = E'X.
+    let mut att = TAttentionConfig::new(2, 1, 1).init::<B>(&dev());
+    att.u1 = Param::from_tensor(t1(&[0.5]));
+    att.u2 = Param::from_tensor(t2(&[2.0], [1, 1]));
+    att.u3 = Param::from_tensor(t1(&[1.0]));
+    att.be = Param::from_tensor(t2(&[0.0; 4], [2, 2]));
+    att.ve = Param::from_tensor(t2(&[1.0, 0.0, 0.0, 2.0], [2, 2]));
+    let x: Tensor<B, 4> =
+        Tensor::from_data(TensorData::new(vec![1.0f32, 2.0], [1, 2, 1, 1]), &dev());
+    let e = values(att.weights(x.clone()));
+    let sig = |v: f64| 1.0 / (1.0 + (-v).exp());
+    let row = |a: f64, b: f64| {
+        let (ea, eb) = (a.exp(), b.exp());
+        [ea / (ea + eb), eb / (ea + eb)]
+    };
+    let r0 = row(sig(1.0), sig(2.0));
+    let r1 = row(2.0 * sig(2.0), 2.0 * sig(4.0));
+    close(&e, &[r0[0], r0[1], r1[0], r1[1]], 1e-6);
+    close(
+        &values(att.forward(x)),
+        &[1.537_364_835_905_449, 1.550_436_236_781_52],
+        1e-5,
+    );
+}
+
+#[test]
+fn chebyshev_recursion_k3_both_directions_by_hand() {
+    // Chain a -> b -> c, X = [1, 2, 3].
+    let a = t2(&[0.0, 1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0], [3, 3]);
+    let x: Tensor<B, 3> =
+        Tensor::from_data(TensorData::new(vec![1.0f32, 2.0, 3.0], [1, 3, 1]), &dev());
+    let terms = chebyshev_terms(x.clone(), a.clone(), 3);
+    // T0 = X, T1 = AX = [2, 3, 0], T2 = 2A·T1 − T0 = [5, −2, −3].
+    close(&values(terms[0].clone()), &[1.0, 2.0, 3.0], 0.0);
+    close(&values(terms[1].clone()), &[2.0, 3.0, 0.0], 0.0);
+    close(&values(terms[2].clone()), &[5.0, -2.0, -3.0], 0.0);
+    let mut conv = ChebConvConfig::new(1, 2).with_k(3).init::<B>(&dev());
+    conv.theta_fwd = Param::from_tensor(Tensor::from_data(
+        TensorData::new(vec![1.0f32, 0.5, 0.25], [3, 1, 1]),
+        &dev(),
+    ));
+    conv.theta_bwd = Param::from_tensor(Tensor::from_data(
+        TensorData::new(vec![1.0f32, -1.0, 2.0], [3, 1, 1]),
+        &dev(),
+    ));
+    let out = conv.forward(x.reshape([1, 1, 3, 1]), a);
+    // Forward: T0 + 0.5 T1 + 0.25 T2 = [3.25, 3, 2.25].
+    // Backward over Aᵀ: T1 = [0, 1, 2], T2 = [−1, −2, −1]; T0 − T1 + 2 T2 = [−1, −3, −1].
+    close(&values(out), &[3.25, -1.0, 3.0, -3.0, 2.25, -1.0], 1e-6);
+}
+
+#[test]
+fn time_convolution_and_layer_norm_by_hand() {
+    let mut conv = TimeConvConfig::new(1, 1).with_kernel(3).init::<B>(&dev());
+    // Weights for offsets −1, 0, +1.
+    conv.weight = Param::from_tensor(t2(&[1.0, 10.0, 100.0], [3, 1]));
+    conv.bias = Param::from_tensor(t1(&[0.5]));
+    let x: Tensor<B, 4> = Tensor::from_data(
+        TensorData::new(vec![1.0f32, 2.0, 3.0], [1, 3, 1, 1]),
+        &dev(),
+    );
+    // y_t = x_{t−1} + 10 x_t + 100 x_{t+1} + 0.5, zero padded.
+    close(&values(conv.forward(x)), &[210.5, 321.5, 32.5], 1e-4);
+
+    let norm = burn::nn::LayerNormConfig::new(4).init::<B>(&dev());
+    let y = norm.forward(t2(&[1.0, 2.0, 3.0, 4.0], [1, 4]));
+    let sd = (1.25f64 + 1e-5).sqrt();
+    close(
+        &values(y),
+        &[-1.5 / sd, -0.5 / sd, 0.5 / sd, 1.5 / sd],
+        1e-5,
+    );
+}
+
+#[test]
+fn output_shapes() {
+    for (b, tau, n, f, h) in [
+        (1, 4, 1, 1, 1),
+        (3, 6, 5, 2, 1),
+        (2, 8, 4, 3, 3),
+        (5, 5, 7, 1, 2),
+    ] {
+        let cfg = StgcnConfig::new(n, f)
+            .with_window(tau)
+            .with_horizon(h)
+            .with_cheb_filters(4)
+            .with_time_filters(6);
+        let model = cfg.init::<B>(&dev());
+        let x = Tensor::<B, 4>::ones([b, tau, n, f], &dev());
+        let a = Tensor::<B, 2>::eye(n, &dev());
+        assert_eq!(
+            model.forecast(x, a).dims(),
+            [b, h, n],
+            "B {b} τ {tau} N {n} F {f} H {h}"
+        );
+    }
+}
+
+/// Three services with waves of different phases; the target follows the first feature.
+fn tiny_telemetry(steps: usize) -> Telemetry {
+    let v = Array3::from_shape_fn((steps, 3, 2), |(t, n, c)| {
+        let phase = t as f64 * 0.4 + n as f64;
+        if c == 0 {
+            5.0 + 3.0 * phase.sin()
+        } else {
+            2.0 + phase.cos()
+        }
+    });
+    Telemetry::try_new(
+        "tiny",
+        0,
+        30_000,
+        vec!["a".into(), "b".into(), "c".into()],
+        vec!["req_rate".into(), "replicas".into()],
+        v,
+    )
+    .unwrap()
+}
+
+fn tiny_options(epochs: usize) -> TrainOptions {
+    TrainOptions {
+        target: Some("req_rate".into()),
+        features: Some(vec!["req_rate".into(), "replicas".into()]),
+        window: Some(6),
+        train: TrainConfig::new()
+            .with_max_epochs(epochs)
+            .with_learning_rate(1e-2)
+            .with_batch_size(16)
+            .with_patience(1000)
+            .with_cosine_t_max(1000),
+        ..TrainOptions::default()
+    }
+}
+
+#[test]
+fn a_tiny_model_overfits_a_tiny_dataset() {
+    let tel = tiny_telemetry(120);
+    for kind in [ModelKind::Stgcn, ModelKind::Gru, ModelKind::Tgcn] {
+        let mut opts = tiny_options(60);
+        opts.kind = kind;
+        let trained = train::<AB>(&tel, None, &opts, &dev(), &mut |_| {}).unwrap();
+        let h = &trained.artifact.history;
+        let (first, last) = (h[0].train_loss, h.last().unwrap().train_loss);
+        assert!(
+            last <= first / 10.0,
+            "{kind:?}: training loss {first} -> {last}"
+        );
+    }
+}
+
+#[test]
+fn save_load_predict_gives_the_same_numbers() {
+    let tel = tiny_telemetry(80);
+    let trained = train::<AB>(&tel, None, &tiny_options(3), &dev(), &mut |_| {}).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("model");
+    trained.artifact.save(&path, false).unwrap();
+    // The in-memory model's prediction for the last window.
+    let window = trained
+        .data
+        .latest_input()
+        .to_owned()
+        .insert_axis(ndarray::Axis(0));
+    let x = holoscale_datasets::tensor::array4_to_tensor::<B>(&window, &dev());
+    let a = holoscale_estimator::training::affinity_tensor::<B>(&trained.artifact.affinity, &dev());
+    let z = values(trained.artifact.model.forecast(x, a))[0] as f64;
+    let before = trained
+        .artifact
+        .normalizer
+        .invert_value("req_rate", z)
+        .unwrap();
+    let est = Estimator::load(&path).unwrap();
+    let next = est.predict_next(&tel).unwrap();
+    assert!(
+        (next.values[0][0] - before).abs() < 1e-6,
+        "{} vs {before}",
+        next.values[0][0]
+    );
+    assert_eq!(next.times_ms, [tel.end_ms() + 30_000]);
+    // The whole artifact round-trips.
+    let back = Artifact::<B>::load(&path, &dev()).unwrap();
+    assert_eq!(back.config, trained.artifact.config);
+    assert_eq!(back.services, trained.artifact.services);
+    assert_eq!(back.history.len(), trained.artifact.history.len());
+    // Overwriting needs consent; the old model stays.
+    assert!(
+        trained
+            .artifact
+            .save(&path, false)
+            .unwrap_err()
+            .to_string()
+            .contains("--force")
+    );
+    assert!(Estimator::load(&path).is_ok());
+}
