@@ -213,17 +213,20 @@ impl<B: Backend> Artifact<B> {
                 "is not a directory; give the --out of `holoscale train`",
             ));
         }
-        let version: serde_json::Value = read_json(dir, "metadata.json")?;
-        let found = version
-            .get("artifact_version")
-            .and_then(|v| v.as_u64())
-            .unwrap_or(0) as u32;
-        if found != ARTIFACT_VERSION {
-            return Err(Error::Version {
-                dir: dir.to_path_buf(),
-                found,
-                supported: ARTIFACT_VERSION,
-            });
+        // Both files carry the layout version; check it before reading anything else.
+        for file in ["metadata.json", "config.json"] {
+            let version: serde_json::Value = read_json(dir, file)?;
+            let found = version
+                .get("artifact_version")
+                .and_then(|v| v.as_u64())
+                .unwrap_or(0) as u32;
+            if found != ARTIFACT_VERSION {
+                return Err(Error::Version {
+                    dir: dir.to_path_buf(),
+                    found,
+                    supported: ARTIFACT_VERSION,
+                });
+            }
         }
         let metadata: Metadata = read_json(dir, "metadata.json")?;
         let config: ArtifactConfig = read_json(dir, "config.json")?;

@@ -90,6 +90,18 @@ impl<B: Backend> Estimator<B> {
         })
     }
 
+    /// Wraps a freshly trained artifact (`train(...)?.artifact`) without saving it; errors
+    /// name the model directory as `(in memory)`.
+    pub fn from_artifact(artifact: Artifact<B>, device: B::Device) -> Estimator<B> {
+        let affinity = affinity_tensor::<B>(&artifact.affinity, &device);
+        Estimator {
+            artifact,
+            dir: PathBuf::from("(in memory)"),
+            device,
+            affinity,
+        }
+    }
+
     /// The loaded artifact.
     pub fn artifact(&self) -> &Artifact<B> {
         &self.artifact

@@ -238,3 +238,32 @@ fn save_load_predict_gives_the_same_numbers() {
     );
     assert!(Estimator::load(&path).is_ok());
 }
+
+#[test]
+fn the_same_seed_gives_the_same_numbers() {
+    let tel = tiny_telemetry(80);
+    let run = |seed: u64| {
+        let mut opts = tiny_options(3);
+        opts.train = opts.train.with_seed(seed);
+        let trained = train::<AB>(&tel, None, &opts, &dev(), &mut |_| {}).unwrap();
+        let losses: Vec<f64> = trained
+            .artifact
+            .history
+            .iter()
+            .map(|e| e.train_loss)
+            .collect();
+        (
+            losses,
+            Estimator::from_artifact(trained.artifact, dev())
+                .predict_next(&tel)
+                .unwrap()
+                .values,
+        )
+    };
+    let (a, pa) = run(5);
+    let (b, pb) = run(5);
+    assert_eq!(a, b);
+    assert_eq!(pa, pb);
+    let (c, _) = run(6);
+    assert_ne!(a, c, "another seed should give other initial weights");
+}

@@ -32,6 +32,9 @@ enum BenchCommand {
     Read(ReadArgs),
     /// Simulate an application several times and report simulated service-steps per second.
     Simulate(SimBenchArgs),
+    /// Train the estimator for a few epochs: training windows per second, test accuracy and
+    /// one-decision latency (p50/p99); compare with `peers/stgcn_torch.py`.
+    Train(Box<super::bench_estimator::TrainBenchArgs>),
 }
 
 #[derive(Debug, Args)]
@@ -92,6 +95,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
         BenchCommand::GenTelemetry(a) => gen_telemetry(a),
         BenchCommand::Read(a) => read(a),
         BenchCommand::Simulate(a) => simulate(a),
+        BenchCommand::Train(a) => super::bench_estimator::run(*a),
     }
 }
 
@@ -276,7 +280,7 @@ fn simulate(a: SimBenchArgs) -> Result<()> {
 }
 
 /// Sorts `times` and returns the median.
-fn median(times: &mut [Duration]) -> Duration {
+pub fn median(times: &mut [Duration]) -> Duration {
     times.sort();
     let n = times.len();
     if n % 2 == 1 {

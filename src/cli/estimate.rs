@@ -63,7 +63,7 @@ pub struct TelemetryArgs {
 }
 
 impl TelemetryArgs {
-    fn load(&self) -> Result<ds::Telemetry> {
+    pub fn load(&self) -> Result<ds::Telemetry> {
         let mut tel = self.input.read(&self.telemetry)?;
         let report = validate::repair(&mut tel, &self.repair.policy());
         log_report(&report);
@@ -256,6 +256,7 @@ macro_rules! on_device {
         }
     };
 }
+pub(crate) use on_device;
 
 pub fn train(a: TrainArgs) -> Result<()> {
     let tel = a.data.load()?;

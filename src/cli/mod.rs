@@ -12,6 +12,7 @@ use holoscale::datasets::{self as ds, time};
 
 mod apps;
 mod bench;
+mod bench_estimator;
 mod convert;
 mod demo;
 mod estimate;

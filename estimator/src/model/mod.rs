@@ -78,16 +78,37 @@ impl<B: Backend> TimeConv<B> {
     /// - output: `[batch, window, services, C_out]`
     pub fn forward(&self, x: Tensor<B, 4>) -> Tensor<B, 4> {
         let [b, t, n, c] = x.dims();
-        let pad = self.kernel / 2;
-        let zeros = Tensor::<B, 4>::zeros([b, pad, n, c], &x.device());
-        let padded = Tensor::cat(vec![zeros.clone(), x, zeros], 1); // [b, t + 2·pad, n, c]
-        // Offsets -pad..=pad side by side on the channel axis: [b, t, n, kernel·c]
-        let shifted: Vec<Tensor<B, 4>> = (0..self.kernel)
-            .map(|j| padded.clone().slice([0..b, j..j + t, 0..n, 0..c]))
-            .collect();
-        let stacked = Tensor::cat(shifted, 3);
         let [_, c_out] = self.weight.dims();
-        stacked.matmul(self.weight.val().reshape([1, 1, self.kernel * c, c_out]))
+        let pad = self.kernel / 2;
+        let device = x.device();
+        // out[τ] = Σ_j X[τ + j − pad] W_j (zero outside the window). Each offset is a product
+        // with its filter W_j followed by a product with a [t, t] shift matrix, so there is
+        // no padding, slicing or concatenation of activations (those copies, forward and
+        // backward, dominated the CPU training time).
+        let mut out: Option<Tensor<B, 3>> = None;
+        for j in 0..self.kernel {
+            let w = self.weight.val().slice([j * c..(j + 1) * c, 0..c_out]); // [c, c_out]
+            let mixed = x.clone().matmul(w.reshape([1, 1, c, c_out])); // [b, t, n, c_out]
+            let mixed = mixed.reshape([b, t, n * c_out]);
+            let term = if j == pad {
+                mixed
+            } else {
+                let mut shift = vec![0.0f32; t * t];
+                for row in 0..t {
+                    let src = row as isize + j as isize - pad as isize;
+                    if (0..t as isize).contains(&src) {
+                        shift[row * t + src as usize] = 1.0;
+                    }
+                }
+                let shift = Tensor::<B, 2>::from_data(TensorData::new(shift, [t, t]), &device);
+                shift.unsqueeze::<3>().matmul(mixed) // [b, t, n·c_out]
+            };
+            out = Some(match out {
+                Some(acc) => acc + term,
+                None => term,
+            });
+        }
+        out.expect("kernel >= 1").reshape([b, t, n, c_out])
             + self.bias.val().reshape([1, 1, 1, c_out])
     }
 }
