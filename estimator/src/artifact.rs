@@ -415,7 +415,8 @@ fn read_history(path: &Path) -> Result<Vec<EpochReport>> {
     Ok(out)
 }
 
-fn write_batch(
+/// Writes one record batch as Parquet atomically, with key-value metadata.
+pub(crate) fn write_batch(
     path: &Path,
     schema: Arc<Schema>,
     cols: Vec<ArrayRef>,

@@ -2,8 +2,15 @@
 //! whose truth is non-zero, MAPE over those with |truth| > 0.5; per service, per horizon step
 //! and overall.
 
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, Float64Array, StringArray, UInt64Array};
+use arrow::datatypes::{DataType, Field, Schema};
 use ndarray::Array3;
 use serde::Serialize;
+
+use crate::error::Result;
 
 /// One row of an evaluation: a model on a service (or `all`) at a horizon step (or 0 for the
 /// mean over steps).
@@ -110,6 +117,43 @@ pub fn evaluate(
     }
     rows.push(merge(&mut cell.iter().copied()).row(model, "all", 0));
     rows
+}
+
+/// Writes metric rows as Parquet (columns `model`, `service`, `horizon`, `mae`, `rmse`,
+/// `mape`, `count`; a metric with no values to average is null), atomically.
+pub fn write_parquet(rows: &[MetricRow], path: &Path) -> Result<()> {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("model", DataType::Utf8, false),
+        Field::new("service", DataType::Utf8, false),
+        Field::new("horizon", DataType::UInt64, false),
+        Field::new("mae", DataType::Float64, true),
+        Field::new("rmse", DataType::Float64, true),
+        Field::new("mape", DataType::Float64, true),
+        Field::new("count", DataType::UInt64, false),
+    ]));
+    let metric = |g: fn(&MetricRow) -> f64| -> ArrayRef {
+        Arc::new(Float64Array::from(
+            rows.iter()
+                .map(|r| Some(g(r)).filter(|v| v.is_finite()))
+                .collect::<Vec<_>>(),
+        ))
+    };
+    let cols: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from_iter_values(rows.iter().map(|r| &r.model))),
+        Arc::new(StringArray::from_iter_values(
+            rows.iter().map(|r| &r.service),
+        )),
+        Arc::new(UInt64Array::from_iter_values(
+            rows.iter().map(|r| r.horizon as u64),
+        )),
+        metric(|r| r.mae),
+        metric(|r| r.rmse),
+        metric(|r| r.mape),
+        Arc::new(UInt64Array::from_iter_values(
+            rows.iter().map(|r| r.count as u64),
+        )),
+    ];
+    crate::artifact::write_batch(path, schema, cols, Vec::new())
 }
 
 #[cfg(test)]

@@ -1,11 +1,8 @@
 //! `holoscale train`, `holoscale predict`, `holoscale evaluate`.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
-use arrow::array::{ArrayRef, Float64Array, RecordBatch, StringArray, UInt64Array};
-use arrow::datatypes::{DataType, Field, Schema};
 use burn::tensor::backend::AutodiffBackend;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -513,7 +510,7 @@ fn evaluate_on<AB: AutodiffBackend>(
         tracing::info!("{note}");
     }
     if let Some(path) = &a.out {
-        write_metrics(&ev.rows, path)?;
+        holoscale::estimator::metrics::write_parquet(&ev.rows, path)?;
         tracing::info!("wrote {}", path.display());
     }
     match a.format {
@@ -574,62 +571,4 @@ fn render_table(rows: &[MetricRow], target: &str, windows: usize) -> String {
     out.push('\n');
     out.push_str(&t.render());
     out
-}
-
-fn write_metrics(rows: &[MetricRow], path: &std::path::Path) -> Result<()> {
-    let schema = Arc::new(Schema::new(vec![
-        Field::new("model", DataType::Utf8, false),
-        Field::new("service", DataType::Utf8, false),
-        Field::new("horizon", DataType::UInt64, false),
-        Field::new("mae", DataType::Float64, true),
-        Field::new("rmse", DataType::Float64, true),
-        Field::new("mape", DataType::Float64, true),
-        Field::new("count", DataType::UInt64, false),
-    ]));
-    let f = |g: fn(&MetricRow) -> f64| -> ArrayRef {
-        Arc::new(Float64Array::from(
-            rows.iter()
-                .map(|r| {
-                    let v = g(r);
-                    v.is_finite().then_some(v)
-                })
-                .collect::<Vec<_>>(),
-        ))
-    };
-    let cols: Vec<ArrayRef> = vec![
-        Arc::new(StringArray::from(
-            rows.iter().map(|r| r.model.as_str()).collect::<Vec<_>>(),
-        )),
-        Arc::new(StringArray::from(
-            rows.iter().map(|r| r.service.as_str()).collect::<Vec<_>>(),
-        )),
-        Arc::new(UInt64Array::from(
-            rows.iter().map(|r| r.horizon as u64).collect::<Vec<_>>(),
-        )),
-        f(|r| r.mae),
-        f(|r| r.rmse),
-        f(|r| r.mape),
-        Arc::new(UInt64Array::from(
-            rows.iter().map(|r| r.count as u64).collect::<Vec<_>>(),
-        )),
-    ];
-    let batch = RecordBatch::try_new(schema.clone(), cols)?;
-    ds::io::write_atomic(path, |w| {
-        let mut writer = parquet::arrow::ArrowWriter::try_new(w, schema, None).map_err(|e| {
-            ds::Error::Parquet {
-                path: path.into(),
-                source: e,
-            }
-        })?;
-        writer.write(&batch).map_err(|e| ds::Error::Parquet {
-            path: path.into(),
-            source: e,
-        })?;
-        writer.close().map_err(|e| ds::Error::Parquet {
-            path: path.into(),
-            source: e,
-        })?;
-        Ok(())
-    })?;
-    Ok(())
 }

@@ -3,7 +3,7 @@
 use holoscale::datasets::io::{self, NoProgress, ReadOptions};
 use serde_json::Value;
 
-use crate::{data, holoscale, run, stderr, stdout};
+use crate::{data, holoscale, run, simulate, stderr, stdout};
 
 #[test]
 fn inspect_reports_the_planted_problems() {
@@ -320,26 +320,7 @@ fn apps_list_and_show() {
 #[test]
 fn simulate_writes_telemetry_edges_truth_and_spec_reproducibly() {
     let dir = tempfile::tempdir().unwrap();
-    let sim = |out: &std::path::Path| {
-        run(
-            holoscale()
-                .args([
-                    "-q",
-                    "simulate",
-                    "--app",
-                    "bookinfo",
-                    "--duration",
-                    "2h",
-                    "--policy",
-                    "hpa",
-                    "--seed",
-                    "3",
-                    "--out",
-                ])
-                .arg(out),
-            true,
-        )
-    };
+    let sim = |out: &std::path::Path| simulate("bookinfo", "2h", "3", out);
     let a = dir.path().join("a");
     let b = dir.path().join("b");
     let printed = stdout(&sim(&a));

@@ -2,31 +2,11 @@
 //! and the estimator's errors at the command line.
 
 use std::fs::File;
-use std::path::Path;
 
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde_json::Value;
 
-use crate::{holoscale, run, stderr, stdout};
-
-fn simulate(app: &str, duration: &str, seed: &str, out: &Path) {
-    run(
-        holoscale()
-            .args([
-                "-q",
-                "simulate",
-                "--app",
-                app,
-                "--duration",
-                duration,
-                "--seed",
-                seed,
-            ])
-            .arg("--out")
-            .arg(out),
-        true,
-    );
-}
+use crate::{holoscale, run, simulate, stderr, stdout};
 
 /// Overall test MAE of `model` in an `evaluate --format json` array.
 fn overall_mae(rows: &[Value], model: &str) -> f64 {

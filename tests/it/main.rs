@@ -29,6 +29,17 @@ pub fn run(cmd: &mut Command, ok: bool) -> Output {
     out
 }
 
+/// `holoscale -q simulate` of a built-in app (HPA policy, the default) into `out`.
+pub fn simulate(app: &str, duration: &str, seed: &str, out: &Path) -> Output {
+    run(
+        holoscale()
+            .args(["-q", "simulate", "--app", app, "--duration", duration])
+            .args(["--policy", "hpa", "--seed", seed, "--out"])
+            .arg(out),
+        true,
+    )
+}
+
 /// Standard output as text.
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
