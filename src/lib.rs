@@ -4,3 +4,4 @@
 
 pub use holoscale_datasets as datasets;
 pub use holoscale_estimator as estimator;
+pub use holoscale_graphlearn as graphlearn;

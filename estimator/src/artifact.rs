@@ -100,6 +100,9 @@ pub struct Artifact<B: Backend> {
     pub history: Vec<EpochReport>,
     /// `metadata.json`.
     pub metadata: Metadata,
+    /// JSON files written beside the standard ones, by file name (the graph learner saves
+    /// its iteration history as `graph_learning.json`). Not read back by [`Artifact::load`].
+    pub extra_json: Vec<(String, serde_json::Value)>,
 }
 
 fn io(path: &Path, action: &'static str) -> impl FnOnce(std::io::Error) -> Error {
@@ -202,6 +205,9 @@ impl<B: Backend> Artifact<B> {
             &self.metadata.affinity_source,
         )?;
         write_history(&dir.join("training.parquet"), &self.history)?;
+        for (name, value) in &self.extra_json {
+            write_json(&dir.join(name), value)?;
+        }
         Ok(())
     }
 
@@ -257,6 +263,7 @@ impl<B: Backend> Artifact<B> {
             affinity,
             history,
             metadata,
+            extra_json: Vec::new(),
         })
     }
 }

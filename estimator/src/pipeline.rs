@@ -12,7 +12,7 @@ use crate::artifact::{
 use crate::baselines::{GruForecasterConfig, TgcnConfig};
 use crate::error::Result;
 use crate::model::StgcnConfig;
-use crate::training::{EpochReport, ModelKind, ModelSpec, TrainConfig, fit};
+use crate::training::{AnyModel, EpochReport, ModelKind, ModelSpec, TrainConfig, fit};
 use holoscale_datasets::tensor::{SplitSpec, WindowOptions, WindowSpec, Windowed};
 use holoscale_datasets::{CallEdges, Telemetry, schema};
 
@@ -170,14 +170,34 @@ pub fn starting_affinity(
     }
 }
 
-/// Builds the windows, the affinity and the network of `opts` and trains it.
-pub fn train<B: AutodiffBackend>(
+/// Everything training needs before the first epoch: windows, starting affinity, network
+/// specification. [`train`] fits it directly; the graph-learning crate runs its EM loop on it.
+#[derive(Debug)]
+pub struct Prepared {
+    /// The windows (with the normaliser fitted on the training split).
+    pub data: Windowed,
+    /// The network to build.
+    pub model: ModelSpec,
+    /// The starting affinity (normalised invocation graph, or the identity).
+    pub affinity: Array2<f64>,
+    /// Where the starting affinity came from (`invocation` or `identity`).
+    pub affinity_source: &'static str,
+    /// Messages for the user.
+    pub notes: Vec<String>,
+    /// Fingerprint of the data (see [`fingerprint`]).
+    pub fingerprint: String,
+    /// Sampling interval of the telemetry, ms.
+    pub interval_ms: i64,
+}
+
+/// Chooses target and features, builds the windows and the starting affinity, and specifies
+/// the network of `opts`.
+pub fn prepare(
     tel: &Telemetry,
     edges: Option<&CallEdges>,
     opts: &TrainOptions,
-    device: &B::Device,
-    progress: &mut dyn FnMut(&EpochReport),
-) -> Result<Trained<B::InnerBackend>> {
+) -> Result<Prepared> {
+    opts.train.check()?;
     let mut notes = Vec::new();
     let target = opts.target.clone().unwrap_or_else(|| default_target(tel));
     let features = opts
@@ -202,8 +222,8 @@ pub fn train<B: AutodiffBackend>(
             skip_missing: opts.skip_missing,
         },
     )?;
-    let (a, source) = starting_affinity(edges, &data.services, &mut notes);
-    let model_spec = match opts.kind {
+    let (affinity, affinity_source) = starting_affinity(edges, &data.services, &mut notes);
+    let model = match opts.kind {
         ModelKind::Stgcn => ModelSpec::Stgcn(stgcn.with_window(window)),
         ModelKind::Gru => {
             ModelSpec::Gru(GruForecasterConfig::new(features.len()).with_horizon(opts.horizon))
@@ -212,44 +232,100 @@ pub fn train<B: AutodiffBackend>(
             ModelSpec::Tgcn(TgcnConfig::new(features.len()).with_horizon(opts.horizon))
         }
     };
-    let model = model_spec.init::<B>(device);
-    let fitted = fit::<B, _>(model, &data, &a, &opts.train, device, progress)?;
-    let artifact = Artifact {
-        config: ArtifactConfig {
-            artifact_version: ARTIFACT_VERSION,
-            model: model_spec,
-            train: opts.train.clone(),
-            data: DataConfig {
-                target: target.clone(),
-                features: features.clone(),
-                window,
-                horizon: opts.horizon,
-                stride: opts.stride,
-                split: opts.split,
-                interval_ms: tel.interval_ms(),
-            },
-        },
-        model: fitted.model.valid(),
-        normalizer: data.normalizer.clone(),
-        services: data.services.clone(),
-        affinity: a,
-        history: fitted.history,
-        metadata: Metadata {
-            holoscale_version: env!("CARGO_PKG_VERSION").to_string(),
-            schema_version: schema::SCHEMA_VERSION,
-            artifact_version: ARTIFACT_VERSION,
-            created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            fingerprint: fingerprint(tel, &features, &target),
-            affinity_source: source.to_string(),
-            best_epoch: fitted.best_epoch,
-            min_replicas: opts.min_replicas,
-            max_replicas: opts.max_replicas,
-            rounding_threshold: DEFAULT_ROUNDING_THRESHOLD,
-        },
-    };
-    Ok(Trained {
-        artifact,
+    Ok(Prepared {
+        fingerprint: fingerprint(tel, &features, &target),
         data,
+        model,
+        affinity,
+        affinity_source,
         notes,
+        interval_ms: tel.interval_ms(),
     })
+}
+
+impl Prepared {
+    /// The artifact of a trained network: `affinity` is the matrix it was trained with and
+    /// `source` where that came from (`invocation`, `identity`, `learned`).
+    pub fn into_trained<B: burn::prelude::Backend>(
+        self,
+        opts: &TrainOptions,
+        model: AnyModel<B>,
+        history: Vec<EpochReport>,
+        best_epoch: usize,
+        affinity: Array2<f64>,
+        source: &str,
+    ) -> Trained<B> {
+        let data = self.data;
+        let artifact = Artifact {
+            config: ArtifactConfig {
+                artifact_version: ARTIFACT_VERSION,
+                model: self.model,
+                train: opts.train.clone(),
+                data: DataConfig {
+                    target: data.target_name.clone(),
+                    features: data.features.clone(),
+                    window: data.spec.input,
+                    horizon: opts.horizon,
+                    stride: opts.stride,
+                    split: opts.split,
+                    interval_ms: self.interval_ms,
+                },
+            },
+            model,
+            normalizer: data.normalizer.clone(),
+            services: data.services.clone(),
+            affinity,
+            history,
+            metadata: Metadata {
+                holoscale_version: env!("CARGO_PKG_VERSION").to_string(),
+                schema_version: schema::SCHEMA_VERSION,
+                artifact_version: ARTIFACT_VERSION,
+                created_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                fingerprint: self.fingerprint,
+                affinity_source: source.to_string(),
+                best_epoch,
+                min_replicas: opts.min_replicas,
+                max_replicas: opts.max_replicas,
+                rounding_threshold: DEFAULT_ROUNDING_THRESHOLD,
+            },
+            extra_json: Vec::new(),
+        };
+        Trained {
+            artifact,
+            data,
+            notes: self.notes,
+        }
+    }
+}
+
+/// Builds the windows, the affinity and the network of `opts` and trains it on the fixed
+/// starting affinity.
+pub fn train<B: AutodiffBackend>(
+    tel: &Telemetry,
+    edges: Option<&CallEdges>,
+    opts: &TrainOptions,
+    device: &B::Device,
+    progress: &mut dyn FnMut(&EpochReport),
+) -> Result<Trained<B::InnerBackend>> {
+    let prepared = prepare(tel, edges, opts)?;
+    // Seed before initialising, so the same seed gives the same weights.
+    B::seed(device, opts.train.seed);
+    let model = prepared.model.init::<B>(device);
+    let fitted = fit::<B, _>(
+        model,
+        &prepared.data,
+        &prepared.affinity,
+        &opts.train,
+        device,
+        progress,
+    )?;
+    let (a, source) = (prepared.affinity.clone(), prepared.affinity_source);
+    Ok(prepared.into_trained(
+        opts,
+        fitted.model.valid(),
+        fitted.history,
+        fitted.best_epoch,
+        a,
+        source,
+    ))
 }

@@ -229,7 +229,7 @@ pub fn predict_windows<B: Backend, M: Forecaster<B>>(
 }
 
 /// Mean absolute error of standardised predictions against the windows' targets.
-fn l1(pred: &Array3<f32>, data: &Windowed, starts: &[usize]) -> f64 {
+pub fn l1(pred: &Array3<f32>, data: &Windowed, starts: &[usize]) -> f64 {
     let tau = data.spec.input;
     let mut sum = 0.0;
     let mut count = 0usize;
@@ -248,6 +248,122 @@ fn l1(pred: &Array3<f32>, data: &Windowed, starts: &[usize]) -> f64 {
     }
 }
 
+/// The standard deviation of the target in `data`'s normaliser (1 when it has none), which
+/// turns a standardised L1 loss into an MAE in target units.
+pub fn target_std(data: &Windowed) -> f64 {
+    let n = &data.normalizer;
+    n.features
+        .iter()
+        .position(|f| f == &data.target_name)
+        .and_then(|i| n.std.get(i).copied())
+        .unwrap_or(1.0)
+}
+
+/// Mean L1 loss (standardised) of `model` with affinity `a` on the validation windows of
+/// `data`, or on the training windows when there are no validation windows.
+pub fn validation_loss<B: Backend, M: Forecaster<B>>(
+    model: &M,
+    data: &Windowed,
+    a: &Tensor<B, 2>,
+    device: &B::Device,
+    batch: usize,
+) -> f64 {
+    let mut starts = data.starts(Split::Validation);
+    if starts.is_empty() {
+        starts = data.starts(Split::Train);
+    }
+    let pred = predict_windows(model, data, starts, a, device, batch);
+    l1(&pred, data, starts)
+}
+
+/// What one epoch of [`Trainer::epoch`] uses.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EpochStep {
+    /// The epoch (from 1), for messages.
+    pub epoch: usize,
+    /// Learning rate.
+    pub learning_rate: f64,
+    /// Seed of the batch order.
+    pub order_seed: u64,
+}
+
+impl EpochStep {
+    /// Epoch `epoch` (from 1) of `cfg`: its cosine learning rate and batch-order seed.
+    pub fn of(cfg: &TrainConfig, epoch: usize) -> EpochStep {
+        EpochStep {
+            epoch,
+            learning_rate: cfg.learning_rate_at(epoch - 1),
+            order_seed: cfg.seed.wrapping_add(epoch as u64),
+        }
+    }
+}
+
+/// One network's optimiser state across epochs: Adam with weight decay as [`TrainConfig`]
+/// sets it. [`fit`] and the EM loop of the graph-learning crate both train through it.
+pub struct Trainer<B: AutodiffBackend, M: AutodiffModule<B>> {
+    optim: burn::optim::adaptor::OptimizerAdaptor<burn::optim::Adam, M, B>,
+    cfg: TrainConfig,
+}
+
+impl<B: AutodiffBackend, M: AutodiffModule<B> + Forecaster<B>> Trainer<B, M> {
+    /// A fresh optimiser for `cfg` (checked).
+    pub fn new(cfg: &TrainConfig) -> Result<Self> {
+        cfg.check()?;
+        Ok(Trainer {
+            optim: AdamConfig::new()
+                .with_weight_decay(Some(WeightDecayConfig::new(cfg.weight_decay as f32)))
+                .init::<B, M>(),
+            cfg: cfg.clone(),
+        })
+    }
+
+    /// One pass over the training windows of `data` in the shuffled order and at the
+    /// learning rate of `step`; returns the network and its mean training loss. A
+    /// non-finite loss is [`Error::Diverged`].
+    pub fn epoch(
+        &mut self,
+        mut model: M,
+        data: &Windowed,
+        a: &Tensor<B, 2>,
+        step: EpochStep,
+        device: &B::Device,
+    ) -> Result<(M, f64)> {
+        let EpochStep {
+            epoch,
+            learning_rate: lr,
+            order_seed,
+        } = step;
+        let mut loss_sum = 0.0;
+        let mut batches = 0usize;
+        for starts in data.batches(Split::Train, self.cfg.batch_size, Some(order_seed)) {
+            let batch = data.batch::<B>(&starts, device);
+            let pred = model.forecast(batch.inputs, a.clone());
+            let loss = (pred - batch.targets).abs().mean();
+            loss_sum += loss.clone().into_scalar().elem::<f64>();
+            batches += 1;
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = self.optim.step(lr, model, grads);
+        }
+        let train_loss = loss_sum / batches.max(1) as f64;
+        if !train_loss.is_finite() {
+            return Err(Error::Diverged { epoch });
+        }
+        Ok((model, train_loss))
+    }
+}
+
+/// Checks that `a` is `[N, N]` for the services of `data`.
+pub fn check_affinity(a: &Array2<f64>, data: &Windowed) -> Result<()> {
+    if a.dim() != (data.services.len(), data.services.len()) {
+        return Err(Error::Shape {
+            what: "affinity".into(),
+            expected: format!("[{0}, {0}]", data.services.len()),
+            got: format!("{:?}", a.dim()),
+        });
+    }
+    Ok(())
+}
+
 /// Trains `model` on the training windows of `data` with the affinity `a`, stopping early on
 /// the validation loss (the training loss when there are no validation windows), and returns
 /// the best network.
@@ -264,33 +380,13 @@ where
     M: AutodiffModule<B> + Forecaster<B>,
     M::InnerModule: Forecaster<B::InnerBackend>,
 {
-    cfg.check()?;
-    if a.dim() != (data.services.len(), data.services.len()) {
-        return Err(Error::Shape {
-            what: "affinity".into(),
-            expected: format!("[{0}, {0}]", data.services.len()),
-            got: format!("{:?}", a.dim()),
-        });
-    }
+    check_affinity(a, data)?;
+    let mut trainer = Trainer::<B, M>::new(cfg)?;
     B::seed(device, cfg.seed);
     let a_train = affinity_tensor::<B>(a, device);
     let a_valid = affinity_tensor::<B::InnerBackend>(a, device);
-    let target_std = data
-        .normalizer
-        .std
-        .get(
-            data.normalizer
-                .features
-                .iter()
-                .position(|f| f == &data.target_name)
-                .unwrap_or(0),
-        )
-        .copied()
-        .unwrap_or(1.0);
-    let mut optim = AdamConfig::new()
-        .with_weight_decay(Some(WeightDecayConfig::new(cfg.weight_decay as f32)))
-        .init::<B, M>();
-    let val_starts = data.starts(Split::Validation).to_vec();
+    let target_std = target_std(data);
+    let has_validation = !data.starts(Split::Validation).is_empty();
     let mut model = model;
     let mut best: Option<(f64, M)> = None;
     let mut best_epoch = 0;
@@ -298,32 +394,14 @@ where
     let mut stale = 0;
     for epoch in 1..=cfg.max_epochs {
         let start = Instant::now();
-        let lr = cfg.learning_rate_at(epoch - 1);
-        let mut loss_sum = 0.0;
-        let mut batches = 0usize;
-        for starts in data.batches(
-            Split::Train,
-            cfg.batch_size,
-            Some(cfg.seed.wrapping_add(epoch as u64)),
-        ) {
-            let batch = data.batch::<B>(&starts, device);
-            let pred = model.forecast(batch.inputs, a_train.clone());
-            let loss = (pred - batch.targets).abs().mean();
-            loss_sum += loss.clone().into_scalar().elem::<f64>();
-            batches += 1;
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optim.step(lr, model, grads);
-        }
-        let train_loss = loss_sum / batches.max(1) as f64;
-        if !train_loss.is_finite() {
-            return Err(Error::Diverged { epoch });
-        }
-        let val_loss = if val_starts.is_empty() {
-            train_loss
+        let step = EpochStep::of(cfg, epoch);
+        let lr = step.learning_rate;
+        let (next, train_loss) = trainer.epoch(model, data, &a_train, step, device)?;
+        model = next;
+        let val_loss = if has_validation {
+            validation_loss(&model.valid(), data, &a_valid, device, cfg.batch_size)
         } else {
-            let valid = model.valid();
-            let pred = predict_windows(&valid, data, &val_starts, &a_valid, device, cfg.batch_size);
-            l1(&pred, data, &val_starts)
+            train_loss
         };
         let report = EpochReport {
             epoch,

@@ -136,6 +136,8 @@ pub struct TrainArgs {
     /// Replace an existing model directory.
     #[arg(long)]
     pub force: bool,
+    #[command(flatten)]
+    pub graph: super::graph::GraphLearnArgs,
 }
 
 fn parse_split(text: &str) -> Result<ds::tensor::SplitSpec> {
@@ -224,6 +226,14 @@ impl EpochBar {
         }
     }
 
+    /// A line above the bar (a log line without one).
+    pub fn note(&self, msg: &str) {
+        match &self.bar {
+            Some(b) => b.println(msg),
+            None => tracing::info!("{msg}"),
+        }
+    }
+
     pub fn finish(&self) {
         if let Some(b) = &self.bar {
             b.finish_and_clear();
@@ -286,6 +296,12 @@ fn train_on<AB: AutodiffBackend>(
     device: &AB::Device,
     a: &TrainArgs,
 ) -> Result<()> {
+    if !a.graph.no_graph_learning {
+        if opts.kind != ModelKind::Gru {
+            return super::graph::train_em_on::<AB>(tel, edges, opts, device, a);
+        }
+        tracing::info!("gru does not use the graph: training without graph learning");
+    }
     let bar = EpochBar::new(opts.kind.name(), opts.train.max_epochs);
     let start = std::time::Instant::now();
     let trained = holoscale::estimator::train::<AB>(tel, edges, opts, device, &mut |r| {

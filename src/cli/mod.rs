@@ -16,6 +16,7 @@ mod bench_estimator;
 mod convert;
 mod demo;
 mod estimate;
+mod graph;
 mod import;
 mod inspect;
 pub mod logging;
@@ -45,6 +46,7 @@ pub struct GlobalArgs {
 }
 
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per run
 enum Command {
     /// Run the main job on the embedded default data and show the result.
     Demo(demo::DemoArgs),
@@ -62,6 +64,8 @@ enum Command {
     Predict(estimate::PredictArgs),
     /// Evaluate a trained model and the baselines on the test range.
     Evaluate(estimate::EvaluateArgs),
+    /// Show a model's learned dependencies, or compare two graphs (Jaccard, F1).
+    Graph(graph::GraphArgs),
     /// The built-in benchmark applications.
     Apps(apps::AppsArgs),
     /// Simulate an application on a cluster: telemetry, call edges, ground truth.
@@ -80,6 +84,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Train(a) => estimate::train(a),
         Command::Predict(a) => estimate::predict(a),
         Command::Evaluate(a) => estimate::evaluate_cmd(a),
+        Command::Graph(a) => graph::run(a),
         Command::Apps(a) => apps::run(a),
         Command::Simulate(a) => simulate::run(a),
         Command::Bench(a) => bench::run(a),
