@@ -72,6 +72,10 @@ pub struct EmConfig {
     /// Sparsification threshold ε; `None`: 0.5/N.
     #[config(default = "None")]
     pub epsilon: Option<f64>,
+    /// Standard deviation of the generator's embeddings; `None`: `(2d)^(-1/4)` (see
+    /// [`GeneratorConfig::init_std`]).
+    #[config(default = "None")]
+    pub init_std: Option<f64>,
     /// Adam learning rate of the generator.
     #[config(default = 1e-3)]
     pub generator_lr: f64,
@@ -112,6 +116,11 @@ impl EmConfig {
             && !(e > 0.0 && e < 1.0)
         {
             return bad("em epsilon", "must be in (0, 1)");
+        }
+        if let Some(s) = self.init_std
+            && !(s > 0.0 && s.is_finite())
+        {
+            return bad("em generator init std", "must be positive");
         }
         if !(self.generator_lr > 0.0 && self.generator_lr <= 1.0) {
             return bad("em generator learning rate", "must be in (0, 1]");
@@ -309,7 +318,8 @@ where
     B::seed(device, train.seed);
     let gen_cfg = GeneratorConfig::new(n)
         .with_embedding(em.embedding)
-        .with_epsilon(em.epsilon);
+        .with_epsilon(em.epsilon)
+        .with_init_std(em.init_std);
     let epsilon = gen_cfg.epsilon_value();
     let mut generator: GraphGenerator<B> = gen_cfg.init(device);
     let mut gen_optim = AdamConfig::new().init::<B, GraphGenerator<B>>();

@@ -20,6 +20,12 @@ pub struct GeneratorConfig {
     /// Sparsification threshold ε of eq. 6; `None`: 0.5/N.
     #[config(default = "None")]
     pub epsilon: Option<f64>,
+    /// Standard deviation of the embedding entries; `None`: `(2d)^(-1/4)`, so that the
+    /// entries of `M1 M2ᵀ − M2 M1ᵀ` start with unit variance, the scale of Λ. The paper does
+    /// not give its initialisation; much smaller embeddings make every generated edge fall
+    /// under ε after normalisation, where ReLU passes no gradient and G cannot learn.
+    #[config(default = "None")]
+    pub init_std: Option<f64>,
 }
 
 impl GeneratorConfig {
@@ -28,11 +34,17 @@ impl GeneratorConfig {
         self.epsilon.unwrap_or(0.5 / self.services.max(1) as f64)
     }
 
-    /// Initialises M1, M2 from N(0, 1/d) (so entries of `M1 M2ᵀ` are of order `1/√d`),
+    /// The embeddings' standard deviation: the configured one or `(2d)^(-1/4)`.
+    pub fn init_std_value(&self) -> f64 {
+        self.init_std
+            .unwrap_or_else(|| (2.0 * self.embedding.max(1) as f64).powf(-0.25))
+    }
+
+    /// Initialises M1, M2 from N(0, σ²) with σ of [`GeneratorConfig::init_std_value`],
     /// Λ = 1 (self-loops), and a gate that starts at S = 1/2.
     pub fn init<B: Backend>(&self, device: &B::Device) -> GraphGenerator<B> {
         let (n, d) = (self.services, self.embedding);
-        let std = 1.0 / (d.max(1) as f64).sqrt();
+        let std = self.init_std_value();
         let normal = Initializer::Normal { mean: 0.0, std };
         GraphGenerator {
             m1: normal.init([n, d], device),

@@ -114,7 +114,9 @@ pub struct EdgeScores {
     pub recall: f64,
     /// Harmonic mean of precision and recall (0 when both are 0).
     pub f1: f64,
-    /// Share of the latent (non-call) true edges that were taken; `None` without latent edges.
+    /// Share of the latent (non-call) true edges that were taken; `None` (and left out of
+    /// JSON) without latent edges.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub latent_recall: Option<f64>,
 }
 

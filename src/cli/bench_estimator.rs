@@ -3,7 +3,9 @@
 //!
 //! It trains with the options of `holoscale train` (use a few `--epochs`), saves the model
 //! to `--out` so the peer reads the very same configuration, affinity and normaliser, then
-//! evaluates on the test range and times `predict_next` on the latest window.
+//! evaluates on the test range and times `predict_next` on the latest window. It always
+//! trains on the fixed starting graph (the EM options are ignored; `benches/graphlearn.sh`
+//! times the EM loop).
 
 use std::time::{Duration, Instant};
 

@@ -56,6 +56,9 @@ pub struct GraphLearnArgs {
     /// Sparsification threshold ε (default 0.5/N).
     #[arg(long)]
     pub epsilon: Option<f64>,
+    /// Standard deviation of the generator's embeddings (default (2·embedding)^(-1/4)).
+    #[arg(long)]
+    pub generator_init_std: Option<f64>,
     /// Adam learning rate of the generator.
     #[arg(long, default_value_t = 1e-3)]
     pub generator_lr: f64,
@@ -92,6 +95,7 @@ impl GraphLearnArgs {
             .with_delta(self.delta)
             .with_embedding(self.embedding)
             .with_epsilon(self.epsilon)
+            .with_init_std(self.generator_init_std)
             .with_generator_lr(self.generator_lr)
             .with_newest_share(self.newest_share)
             .with_temperature(self.set_temperature)
@@ -316,35 +320,6 @@ fn resolve(spec: &str, c: &CompareArgs) -> Result<Side> {
     }
 }
 
-/// `m` reordered to `order` (every service of `order` must be present).
-fn reorder(
-    services: &[String],
-    m: &Array2<f64>,
-    order: &[String],
-    what: &str,
-) -> Result<Array2<f64>> {
-    let idx = order
-        .iter()
-        .map(|s| {
-            services
-                .iter()
-                .position(|x| x == s)
-                .with_context(|| format!("{what} has no service `{s}`, which the other graph has"))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    if services.len() != order.len() {
-        bail!(
-            "{what} has {} services, the other graph {}; compare graphs over the same services",
-            services.len(),
-            order.len()
-        );
-    }
-    Ok(Array2::from_shape_fn(
-        (order.len(), order.len()),
-        |(i, j)| m[[idx[i], idx[j]]],
-    ))
-}
-
 #[derive(Debug, Serialize)]
 struct Comparison {
     a: String,
@@ -364,8 +339,55 @@ fn truth_matrix(pairs: &TruthPairs, n: usize) -> Array2<f64> {
     m
 }
 
+/// Every service named by either side, first side's order first.
+fn union_services(sides: [&Side; 2]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for side in sides {
+        let names: Vec<String> = match side {
+            Side::Graph { services, .. } => services.clone(),
+            Side::Truth(t) => t
+                .edges
+                .iter()
+                .flat_map(|e| [e.source.clone(), e.destination.clone()])
+                .collect(),
+        };
+        for n in names {
+            if !out.contains(&n) {
+                out.push(n);
+            }
+        }
+    }
+    out
+}
+
+/// `m` over `services`, embedded into `order` (a superset): services without a row there
+/// have no edges.
+fn embed(services: &[String], m: &Array2<f64>, order: &[String]) -> Array2<f64> {
+    let idx: Vec<Option<usize>> = order
+        .iter()
+        .map(|s| services.iter().position(|x| x == s))
+        .collect();
+    Array2::from_shape_fn((order.len(), order.len()), |(i, j)| {
+        match (idx[i], idx[j]) {
+            (Some(a), Some(b)) => m[[a, b]],
+            _ => 0.0,
+        }
+    })
+}
+
 fn compare(c: CompareArgs) -> Result<()> {
     let (a, b) = (resolve(&c.a, &c)?, resolve(&c.b, &c)?);
+    // Graphs from call edges know only the services that call or are called; compare over
+    // every service either side names.
+    let all = union_services([&a, &b]);
+    let widen = |side: Side| match side {
+        Side::Graph { services, matrix } => Side::Graph {
+            matrix: embed(&services, &matrix, &all),
+            services: all.clone(),
+        },
+        t => t,
+    };
+    let (a, b) = (widen(a), widen(b));
     // The graph scored, its services, and the pairs it is scored against.
     let (services, graph, truth, other) = match (a, b) {
         (Side::Truth(_), Side::Truth(_)) => {
@@ -377,14 +399,7 @@ fn compare(c: CompareArgs) -> Result<()> {
             let m = truth_matrix(&pairs, services.len());
             (services, matrix, pairs, m)
         }
-        (
-            Side::Graph { services, matrix },
-            Side::Graph {
-                services: sb,
-                matrix: mb,
-            },
-        ) => {
-            let mb = reorder(&sb, &mb, &services, &c.b)?;
+        (Side::Graph { services, matrix }, Side::Graph { matrix: mb, .. }) => {
             let u = metrics::undirected(&mb);
             let mut pairs = TruthPairs::default();
             for ((i, j), v) in u.indexed_iter() {

@@ -29,7 +29,14 @@ fn train_predict_evaluate_on_simulated_online_boutique() {
     // Train with the defaults (target optimal_replicas, the cpu preset), a few epochs.
     let out = run(
         holoscale()
-            .args(["-q", "train", "--epochs", "8", "--telemetry"])
+            .args([
+                "-q",
+                "train",
+                "--no-graph-learning",
+                "--epochs",
+                "8",
+                "--telemetry",
+            ])
             .arg(&tel)
             .arg("--edges")
             .arg(&edges)
@@ -61,7 +68,14 @@ fn train_predict_evaluate_on_simulated_online_boutique() {
     // A second train into the same directory needs --force.
     let again = run(
         holoscale()
-            .args(["-q", "train", "--epochs", "1", "--telemetry"])
+            .args([
+                "-q",
+                "train",
+                "--no-graph-learning",
+                "--epochs",
+                "1",
+                "--telemetry",
+            ])
             .arg(&tel)
             .arg("--out")
             .arg(&model),

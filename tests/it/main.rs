@@ -2,6 +2,7 @@
 
 mod cli;
 mod estimate;
+mod graph;
 mod prometheus;
 
 use std::path::{Path, PathBuf};

@@ -418,9 +418,19 @@ impl Simulator {
                         .iter()
                         .position(|o| Some(o.name.as_str()) == l.via.as_deref())
                         .expect("validated");
+                    let follow = l.then.as_deref().map(|t| {
+                        let then = spec
+                            .operations
+                            .iter()
+                            .position(|o| o.name == t)
+                            .expect("validated");
+                        let lag = (l.lag_s * 1000.0 / super::workload::KNOT_MS as f64).round();
+                        (then, (lag as usize).max(1))
+                    });
                     own.push(OwnVariation {
                         op,
                         amplitude: l.strength,
+                        follow,
                     });
                 }
             }

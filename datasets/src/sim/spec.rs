@@ -371,6 +371,20 @@ pub struct LatentSpec {
     /// (same-action).
     #[serde(default = "default_strength")]
     pub strength: f64,
+    /// For `same-action` only: a second operation that the same user action triggers
+    /// `lag_s` seconds later (a follow-up, such as booking after searching). Then
+    /// `services[0]` is reached by `via`, `services[1]` by `then`, and `then`'s share of the
+    /// mix follows `via`'s own variation with that delay, so the first service's load leads
+    /// the second's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub then: Option<String>,
+    /// Delay of the follow-up, seconds (with `then`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub lag_s: f64,
+}
+
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
 }
 
 impl AppSpec {
@@ -520,7 +534,26 @@ impl AppSpec {
                             "latent same-action: `via` must name an operation".into()
                         ));
                     };
-                    for s in &l.services {
+                    // Without a follow-up both services are reached by `via`; with one, the
+                    // second is reached by `then`.
+                    let second = match l.then.as_deref() {
+                        None => op,
+                        Some(t) => {
+                            let Some(then) = self.operations.iter().find(|o| o.name == t) else {
+                                return Err(bad(format!(
+                                    "latent same-action: `then` names no operation (`{t}`)"
+                                )));
+                            };
+                            if !(l.lag_s.is_finite() && l.lag_s > 0.0) {
+                                return Err(bad(
+                                    "latent same-action: a follow-up (`then`) needs `lag_s` > 0"
+                                        .into(),
+                                ));
+                            }
+                            then
+                        }
+                    };
+                    for (s, op) in l.services.iter().zip([op, second]) {
                         if !op.calls.iter().any(|c| &c.service == s) {
                             return Err(bad(format!(
                                 "latent same-action: operation `{}` does not reach `{s}`",
@@ -745,5 +778,40 @@ via = "db"
         assert!(e.contains("never calls `a`"), "{e}");
         let e = err(&TINY.replace("[slo]", "[slo]\ncolour = 1"));
         assert!(e.contains("colour"), "{e}");
+    }
+
+    #[test]
+    fn follow_up_same_action_is_validated() {
+        let follow = TINY.to_string()
+            + r#"
+[[operations]]
+name = "later"
+calls = [{ tag = "1", service = "a" }]
+[[latent]]
+kind = "same-action"
+services = ["front", "a"]
+via = "read"
+then = "later"
+lag_s = 300.0
+"#;
+        let spec = AppSpec::from_toml(&follow, "f.toml").unwrap();
+        assert_eq!(spec.latent[1].then.as_deref(), Some("later"));
+        let back = AppSpec::from_toml(&spec.to_toml(), "again").unwrap();
+        assert_eq!(spec, back);
+        let err = |text: &str| AppSpec::from_toml(text, "f.toml").unwrap_err().to_string();
+        let e = err(&follow.replace("lag_s = 300.0", "lag_s = 0.0"));
+        assert!(e.contains("needs `lag_s` > 0"), "{e}");
+        let e = err(&follow.replace(r#"then = "later""#, r#"then = "never""#));
+        assert!(e.contains("`then` names no operation (`never`)"), "{e}");
+        let e = err(&follow.replace(
+            "services = [\"front\", \"a\"]\nvia = \"read\"",
+            "services = [\"a\", \"db\"]\nvia = \"read\"",
+        ));
+        assert!(e.contains("operation `later` does not reach `db`"), "{e}");
+        // The shipped test application validates.
+        let shop = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../tests/data/follow-up-shop.toml");
+        let shop = AppSpec::from_file(&shop).unwrap();
+        assert_eq!(shop.latent[0].lag_s, 600.0);
     }
 }

@@ -116,6 +116,8 @@ pub struct OwnVariation {
     pub op: usize,
     /// Relative amplitude in (0, 1).
     pub amplitude: f64,
+    /// A follow-up operation whose weight repeats this variation this many knots later.
+    pub follow: Option<(usize, usize)>,
 }
 
 impl Workload {
@@ -151,6 +153,7 @@ impl Workload {
         let mut next_shift = 0usize;
         // Own variations: slow AR(1) processes in (−1, 1).
         let mut own_state = vec![0.0f64; own.len()];
+        let mut own_history: Vec<Vec<f64>> = vec![Vec::new(); own.len()];
         let phi = (-(KNOT_MS as f64) / 1_800_000.0).exp(); // 30-minute memory
         for k in 0..knots {
             if matches!(pattern, Pattern::MixShift) && k >= next_shift {
@@ -167,6 +170,15 @@ impl Workload {
                 own_state[i] =
                     phi * own_state[i] + (1.0 - phi * phi).sqrt() * 0.8 * standard_normal(&mut rng);
                 w[o.op] *= 1.0 + o.amplitude * own_state[i].tanh();
+                if let Some((then, lag)) = o.follow {
+                    let past = if k >= lag {
+                        own_history[i][k - lag]
+                    } else {
+                        0.0
+                    };
+                    w[then] *= 1.0 + o.amplitude * past.tanh();
+                    own_history[i].push(own_state[i]);
+                }
             }
             let s: f64 = w.iter().sum();
             mix.extend(w.iter().map(|x| x / s.max(f64::MIN_POSITIVE)));
@@ -529,6 +541,7 @@ mod tests {
         let own = [OwnVariation {
             op: 0,
             amplitude: 0.6,
+            follow: None,
         }];
         let w = Workload::build(
             &Pattern::Constant,
@@ -545,5 +558,41 @@ mod tests {
             .iter()
             .fold((1.0f64, 0.0f64), |(a, b), &s| (a.min(s), b.max(s)));
         assert!(hi - lo > 0.1, "{lo}..{hi}");
+    }
+
+    #[test]
+    fn a_follow_up_repeats_the_variation_after_its_lag() {
+        let lag = 30; // knots: 5 minutes
+        let own = [OwnVariation {
+            op: 0,
+            amplitude: 0.6,
+            follow: Some((1, lag)),
+        }];
+        let w = Workload::build(
+            &Pattern::Constant,
+            10.0,
+            10.0,
+            &[1.0, 1.0, 1.0],
+            &own,
+            6 * 3_600_000,
+            5,
+        )
+        .unwrap();
+        // Operation 2 does not vary, so ratios to it cancel the mix normalisation.
+        let mut moved = 0.0f64;
+        for k in (0..2000).step_by(7) {
+            let t = k as i64 * KNOT_MS;
+            let t_lag = (k + lag) as i64 * KNOT_MS;
+            let lead = w.mix(t, 0) / w.mix(t, 2);
+            let follow = w.mix(t_lag, 1) / w.mix(t_lag, 2);
+            assert!(
+                (lead - follow).abs() < 1e-12,
+                "knot {k}: {lead} vs {follow}"
+            );
+            moved = moved.max((lead - 1.0).abs());
+        }
+        assert!(moved > 0.1, "the variation moves the operation: {moved}");
+        // Before the lag has passed, the follow-up has not moved yet.
+        assert!((w.mix(0, 1) / w.mix(0, 2) - 1.0).abs() < 1e-12);
     }
 }

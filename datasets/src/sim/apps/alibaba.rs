@@ -341,6 +341,8 @@ fn plant(spec: &AppSpec, rng: &mut impl Rng) -> Vec<LatentSpec> {
                         services: [cs[i].to_string(), cs[j].to_string()],
                         via: Some(ds.to_string()),
                         strength: 0.5,
+                        then: None,
+                        lag_s: 0.0,
                     });
                     break 'ds;
                 }
@@ -368,6 +370,8 @@ fn plant(spec: &AppSpec, rng: &mut impl Rng) -> Vec<LatentSpec> {
                         services: [svcs[i].to_string(), svcs[j].to_string()],
                         via: Some(op.name.clone()),
                         strength: 0.6,
+                        then: None,
+                        lag_s: 0.0,
                     });
                     break 'op;
                 }
@@ -396,6 +400,8 @@ fn plant(spec: &AppSpec, rng: &mut impl Rng) -> Vec<LatentSpec> {
                 services: [a.to_string(), b.to_string()],
                 via: None,
                 strength: 0.5,
+                then: None,
+                lag_s: 0.0,
             });
             break;
         }

@@ -228,6 +228,8 @@ fn latent(kind: LatentKind, a: &str, b: &str, via: Option<&str>) -> LatentSpec {
         kind,
         services: [a.to_string(), b.to_string()],
         via: via.map(str::to_string),
+        then: None,
+        lag_s: 0.0,
         strength: 0.5,
     }
 }

@@ -1,0 +1,172 @@
+//! Graph learning at the command line: `train` with EM (the default), `graph` in every
+//! format, `graph compare` against the ground truth and the OD / CC / call sources, and the
+//! errors.
+
+use serde_json::Value;
+
+use crate::{holoscale, run, simulate, stderr, stdout};
+
+#[test]
+fn train_with_em_then_show_and_compare_graphs() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = dir.path().join("sim");
+    simulate("online-boutique", "6h", "5", &sim);
+    let tel = sim.join("telemetry.parquet");
+    let edges = sim.join("edges.parquet");
+    let truth = sim.join("truth.parquet");
+    let model = dir.path().join("model");
+
+    // EM is the default of `train`; a short schedule.
+    let out = run(
+        holoscale()
+            .args(["-q", "train", "--em-iterations", "3", "--em-epochs", "1"])
+            .args(["--generator-epochs", "1", "--telemetry"])
+            .arg(&tel)
+            .arg("--edges")
+            .arg(&edges)
+            .arg("--out")
+            .arg(&model),
+        true,
+    );
+    let text = stdout(&out);
+    assert!(
+        text.contains(
+            "trained stgcn with EM graph learning on 10 services: 3 iterations x 1 epochs"
+        ),
+        "{text}"
+    );
+    let meta: Value =
+        serde_json::from_str(&std::fs::read_to_string(model.join("metadata.json")).unwrap())
+            .unwrap();
+    assert_eq!(meta["affinity_source"], "learned");
+    let history: Value =
+        serde_json::from_str(&std::fs::read_to_string(model.join("graph_learning.json")).unwrap())
+            .unwrap();
+    let its = history["iterations"].as_array().unwrap();
+    assert_eq!(its.len(), 3);
+    for it in its {
+        assert!(it["set_losses"].as_array().unwrap().len() <= 3, "{it}");
+        assert!(it["val_mae"].as_f64().unwrap().is_finite());
+    }
+    assert_eq!(history["config"]["delta"], 0.05);
+    assert_eq!(history["starting_set"][0], "invocation");
+
+    // The learned dependencies as a table, CSV, DOT and Parquet.
+    let table = stdout(&run(
+        holoscale()
+            .arg("graph")
+            .arg(&model)
+            .args(["--top", "5", "--edges"])
+            .arg(&edges),
+        true,
+    ));
+    assert!(table.contains("rank  source"), "{table}");
+    assert!(table.lines().count() <= 2 + 5, "{table}");
+    let csv = stdout(&run(
+        holoscale()
+            .arg("graph")
+            .arg(&model)
+            .args(["--format", "csv"]),
+        true,
+    ));
+    assert!(csv.starts_with("source,destination,weight,kind\n"), "{csv}");
+    let dot = stdout(&run(
+        holoscale()
+            .arg("graph")
+            .arg(&model)
+            .args(["--format", "dot"]),
+        true,
+    ));
+    assert!(
+        dot.starts_with("digraph dependencies {") && dot.contains("\"frontend\""),
+        "{dot}"
+    );
+    let pq = dir.path().join("deps.parquet");
+    run(
+        holoscale()
+            .arg("graph")
+            .arg(&model)
+            .args(["--format", "parquet", "--out"])
+            .arg(&pq),
+        true,
+    );
+    // The written affinity reads back as a graph: comparing it with the model is identity.
+    let same: Value = serde_json::from_str(&stdout(&run(
+        holoscale()
+            .args(["graph", "compare"])
+            .arg(&model)
+            .arg(&pq)
+            .args(["--format", "json"]),
+        true,
+    )))
+    .unwrap();
+    assert!(
+        (same["jaccard"].as_f64().unwrap() - 1.0).abs() < 1e-9,
+        "{same}"
+    );
+    assert!((same["f1"].as_f64().unwrap() - 1.0).abs() < 1e-9, "{same}");
+
+    // Against the planted truth: every field, latent recall included.
+    let cmp = |a: &str, b: &str| -> Value {
+        serde_json::from_str(&stdout(&run(
+            holoscale().args(["-q", "graph", "compare", a, b, "--format", "json"]),
+            true,
+        )))
+        .unwrap()
+    };
+    let (m, t) = (model.to_str().unwrap(), truth.to_str().unwrap());
+    let vs_truth = cmp(m, t);
+    for key in ["jaccard", "precision", "recall", "f1", "latent_recall", "k"] {
+        assert!(vs_truth.get(key).is_some(), "{key} in {vs_truth}");
+    }
+    assert_eq!(vs_truth["k"], 16, "14 call pairs + 2 latent pairs");
+    // The call graph against the truth: every call, none of the 2 latent edges.
+    let calls = format!("calls:{}", edges.display());
+    let c = cmp(&calls, t);
+    assert_eq!(c["precision"], 1.0);
+    assert!(
+        (c["recall"].as_f64().unwrap() - 14.0 / 16.0).abs() < 1e-9,
+        "{c}"
+    );
+    assert_eq!(c["latent_recall"], 0.0);
+    // OD and CC sources resolve.
+    let od = cmp(m, &format!("od:{}", edges.display()));
+    assert!(od["jaccard"].as_f64().unwrap() > 0.0, "{od}");
+    let cc = cmp(m, &format!("cc:{}", tel.display()));
+    assert!(
+        cc.get("latent_recall").is_none(),
+        "no truth, no latent recall: {cc}"
+    );
+
+    // Errors name what is wrong.
+    let err = stderr(&run(
+        holoscale().args(["graph", "compare"]).arg(t).arg(t),
+        false,
+    ));
+    assert!(err.contains("both sides are ground truths"), "{err}");
+    let err = stderr(&run(
+        holoscale()
+            .args(["graph", "compare", "no/such/model"])
+            .arg(t),
+        false,
+    ));
+    assert!(
+        err.contains("no/such/model: no such file or directory"),
+        "{err}"
+    );
+    let err = stderr(&run(holoscale().arg("graph").arg(&sim), false));
+    assert!(err.contains("no affinity.parquet"), "{err}");
+    let err = stderr(&run(
+        holoscale()
+            .args(["-q", "train", "--delta", "2", "--telemetry"])
+            .arg(&tel)
+            .arg("--out")
+            .arg(dir.path().join("bad")),
+        false,
+    ));
+    assert!(err.contains("em delta") && err.contains("(0, 1)"), "{err}");
+    assert!(
+        !dir.path().join("bad").exists(),
+        "nothing written on a refused setting"
+    );
+}
