@@ -194,10 +194,10 @@ pub struct GraphArgs {
     /// Model directory (`holoscale train --out`) whose learned dependencies to show.
     #[arg(required = true)]
     pub model: Option<PathBuf>,
-    /// Output format; parquet and csv need --out, dot and table print unless --out is given.
+    /// Output format; parquet needs --out, the others print unless --out is given.
     #[arg(long, value_enum, default_value_t = ShowFormat::Table)]
     pub format: ShowFormat,
-    /// Show only the K strongest dependencies (as undirected pairs for table output).
+    /// Show only the K strongest dependencies.
     #[arg(long)]
     pub top: Option<usize>,
     /// Call edges, to mark which dependencies are calls and which were learned.
