@@ -162,7 +162,7 @@ pub fn train_em_on<AB: AutodiffBackend>(
         tracing::warn!("{note}");
     }
     trained.artifact.save(&a.out, a.force)?;
-    let it = &learned.iterations[learned.best_iteration - 1];
+    let best = &trained.artifact.history[trained.artifact.metadata.best_epoch - 1];
     let edges_learned = trained
         .artifact
         .affinity
@@ -170,16 +170,15 @@ pub fn train_em_on<AB: AutodiffBackend>(
         .filter(|((i, j), v)| i != j && **v != 0.0)
         .count();
     print(&format!(
-        "trained {} with EM graph learning on {} services: {} iterations x {} epochs in {:.1} s; kept iteration {} (validation MAE {} {}), learned graph with {} edges\nwrote {}\n",
+        "trained {} with EM graph learning on {} services: {} iterations x {} epochs in {:.1} s; kept iteration {}, epoch {} (validation MAE {} {}), learned graph with {} edges\nwrote {}\n",
         opts.kind.name(),
         trained.data.services.len(),
         em.iterations,
         em.epochs_per_iteration,
         start.elapsed().as_secs_f64(),
         learned.best_iteration,
-        num(it
-            .val_mae
-            .min(trained.artifact.history[trained.artifact.metadata.best_epoch - 1].val_mae)),
+        best.epoch,
+        num(best.val_mae),
         trained.data.target_name,
         edges_learned,
         a.out.display()
