@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from stgcn_torch import Stgcn, read_dense, split_ranges, window_starts  # noqa: E402
+from stgcn_torch import ModelData, Stgcn  # noqa: E402
 
 
 def invocation(edges_path, services):
@@ -90,36 +90,12 @@ def main():
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
 
-    def load(name):
-        with open(os.path.join(args.model, name)) as f:
-            return json.load(f)
-
-    config = load("config.json")
-    em = load("graph_learning.json")["config"]
-    model_cfg, train_cfg, data_cfg = config["model"], config["train"], config["data"]
-    services = load("services.json")
-    services = services["services"] if isinstance(services, dict) else services
-    norm = load("normalizer.json")
-    mean = dict(zip(norm["features"], norm["mean"]))
-    std = dict(zip(norm["features"], norm["std"]))
-    features, target = data_cfg["features"], data_cfg["target"]
-    tau, horizon, stride = data_cfg["window"], data_cfg["horizon"], data_cfg["stride"]
+    d = ModelData(args.model, args.telemetry)
+    em = d.load("graph_learning.json")["config"]
+    model_cfg, train_cfg, services = d.model_cfg, d.train_cfg, d.services
+    starts, batch = d.starts, d.batch
     iterations = args.iterations or em["iterations"]
     n = len(services)
-
-    raw = read_dense(args.telemetry, services, features + [target])
-    x_t = torch.from_numpy(((raw[:, :, :-1] - np.array([mean[f] for f in features]))
-                            / np.array([std[f] for f in features])).astype(np.float32))
-    y_raw = raw[:, :, -1]
-    y_t = torch.from_numpy(((y_raw - mean[target]) / std[target]).astype(np.float32))
-    train_r, val_r, test_r = split_ranges(
-        raw.shape[0], data_cfg["split"]["train"], data_cfg["split"]["validation"])
-    starts = {k: window_starts(tau, horizon, stride, r)
-              for k, r in [("train", train_r), ("validation", val_r), ("test", test_r)]}
-
-    def batch(idx):
-        return (torch.stack([x_t[s:s + tau] for s in idx]),
-                torch.stack([y_t[s + tau:s + tau + horizon] for s in idx]))
 
     model = Stgcn(model_cfg)
     eps = em["epsilon"] if em["epsilon"] is not None else 0.5 / n

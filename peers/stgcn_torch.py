@@ -85,6 +85,49 @@ def affinity_matrix(model_dir, services):
     return a
 
 
+class ModelData:
+    """What a holoscale model directory and a telemetry file give both peers: the
+    configuration, services, normaliser, standardised series, split windows and batches."""
+
+    def __init__(self, model_dir, telemetry):
+        def load(name):
+            with open(os.path.join(model_dir, name)) as f:
+                return json.load(f)
+
+        self.load = load
+        config = load("config.json")
+        self.model_cfg, self.train_cfg, data_cfg = config["model"], config["train"], config["data"]
+        if self.model_cfg["kind"] != "stgcn":
+            raise SystemExit("the peer implements the stgcn model only")
+        services = load("services.json")
+        self.services = services["services"] if isinstance(services, dict) else services
+        norm = load("normalizer.json")
+        self.mean = dict(zip(norm["features"], norm["mean"]))
+        self.std = dict(zip(norm["features"], norm["std"]))
+        self.features, self.target = data_cfg["features"], data_cfg["target"]
+        self.tau, self.horizon = data_cfg["window"], data_cfg["horizon"]
+        stride = data_cfg["stride"]
+        self.raw = read_dense(telemetry, self.services, self.features + [self.target])
+        self.f_mean = np.array([self.mean[f] for f in self.features])
+        self.f_std = np.array([self.std[f] for f in self.features])
+        self.x_t = torch.from_numpy(((self.raw[:, :, :-1] - self.f_mean) / self.f_std).astype(np.float32))
+        self.y_raw = self.raw[:, :, -1]
+        self.y_t = torch.from_numpy(
+            ((self.y_raw - self.mean[self.target]) / self.std[self.target]).astype(np.float32))
+        ranges = split_ranges(
+            self.raw.shape[0], data_cfg["split"]["train"], data_cfg["split"]["validation"])
+        self.starts = {
+            name: window_starts(self.tau, self.horizon, stride, r)
+            for name, r in zip(["train", "validation", "test"], ranges)
+        }
+
+    def batch(self, idx):
+        """Inputs [b, tau, n, f] and targets [b, horizon, n] of the windows starting at idx."""
+        tau, h = self.tau, self.horizon
+        return (torch.stack([self.x_t[s:s + tau] for s in idx]),
+                torch.stack([self.y_t[s + tau:s + tau + h] for s in idx]))
+
+
 # ---------------------------------------------------------------------------- model
 
 
@@ -196,46 +239,14 @@ def main():
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
 
-    def load(name):
-        with open(os.path.join(args.model, name)) as f:
-            return json.load(f)
-
-    config = load("config.json")
-    model_cfg, train_cfg, data_cfg = config["model"], config["train"], config["data"]
-    if model_cfg["kind"] != "stgcn":
-        raise SystemExit("the peer implements the stgcn model only")
-    services = load("services.json")
-    services = services["services"] if isinstance(services, dict) else services
-    norm = load("normalizer.json")
-    mean = dict(zip(norm["features"], norm["mean"]))
-    std = dict(zip(norm["features"], norm["std"]))
-    features, target = data_cfg["features"], data_cfg["target"]
-    tau, horizon, stride = data_cfg["window"], data_cfg["horizon"], data_cfg["stride"]
+    d = ModelData(args.model, args.telemetry)
+    model_cfg, train_cfg = d.model_cfg, d.train_cfg
+    services, mean, std, target = d.services, d.mean, d.std, d.target
+    tau, horizon, raw, y_raw, starts, batch = d.tau, d.horizon, d.raw, d.y_raw, d.starts, d.batch
     epochs = args.epochs
     if epochs is None:
         history = pq.read_table(os.path.join(args.model, "training.parquet"))
         epochs = history.num_rows
-
-    raw = read_dense(args.telemetry, services, features + [target])
-    x_all = ((raw[:, :, :-1] - np.array([mean[f] for f in features]))
-             / np.array([std[f] for f in features])).astype(np.float32)
-    y_raw = raw[:, :, -1]
-    y_all = ((y_raw - mean[target]) / std[target]).astype(np.float32)
-    length = raw.shape[0]
-    train_r, val_r, test_r = split_ranges(
-        length, data_cfg["split"]["train"], data_cfg["split"]["validation"]
-    )
-    starts = {
-        name: window_starts(tau, horizon, stride, r)
-        for name, r in [("train", train_r), ("validation", val_r), ("test", test_r)]
-    }
-    x_t = torch.from_numpy(x_all)
-    y_t = torch.from_numpy(y_all)
-
-    def batch(idx):
-        xs = torch.stack([x_t[s : s + tau] for s in idx])
-        ys = torch.stack([y_t[s + tau : s + tau + horizon] for s in idx])
-        return xs, ys
 
     a = torch.from_numpy(affinity_matrix(args.model, services))
     model = Stgcn(model_cfg)
@@ -285,8 +296,7 @@ def main():
 
     # One decision: the latest raw window -> standardise -> forward -> invert.
     latest = raw[-tau:, :, :-1]
-    f_mean = np.array([mean[f] for f in features])
-    f_std = np.array([std[f] for f in features])
+    f_mean, f_std = d.f_mean, d.f_std
     model.eval()
 
     def decide():
@@ -313,7 +323,7 @@ def main():
                 "implementation": f"PyTorch {torch.__version__}",
                 "device": "cpu",
                 "services": len(services),
-                "features": len(features),
+                "features": len(d.features),
                 "window": tau,
                 "filters": model_cfg["cheb_filters"],
                 "train_windows": len(starts["train"]),

@@ -24,14 +24,15 @@ pub fn invocation(edges: &CallEdges, services: &[String]) -> Array2<f64> {
 }
 
 /// Symmetric normalisation with self-loops: `D̃^{-1/2} (A + I) D̃^{-1/2}`, `D̃` the row sums of
-/// `A + I`. Zero rows (impossible with self-loops) stay zero.
+/// `A + I`.
 pub fn normalize(a: &Array2<f64>) -> Array2<f64> {
-    let n = a.nrows();
-    let mut tilde = a.clone();
-    for i in 0..n {
-        tilde[[i, i]] += 1.0;
-    }
-    let inv_sqrt: Vec<f64> = tilde
+    sym_normalize(&(a + &Array2::<f64>::eye(a.nrows())))
+}
+
+/// Symmetric normalisation without added self-loops: `D^{-1/2} A D^{-1/2}`, `D` the row
+/// sums of `A`; rows summing to 0 scale by 0.
+pub fn sym_normalize(a: &Array2<f64>) -> Array2<f64> {
+    let inv_sqrt: Vec<f64> = a
         .rows()
         .into_iter()
         .map(|r| {
@@ -39,7 +40,7 @@ pub fn normalize(a: &Array2<f64>) -> Array2<f64> {
             if d > 0.0 { 1.0 / d.sqrt() } else { 0.0 }
         })
         .collect();
-    Array2::from_shape_fn((n, n), |(i, j)| inv_sqrt[i] * tilde[[i, j]] * inv_sqrt[j])
+    Array2::from_shape_fn(a.dim(), |(i, j)| inv_sqrt[i] * a[[i, j]] * inv_sqrt[j])
 }
 
 #[cfg(test)]

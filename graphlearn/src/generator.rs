@@ -90,17 +90,7 @@ pub fn norm_eps<B: Backend>(a: Tensor<B, 2>, epsilon: f64) -> Tensor<B, 2> {
 
 /// [`norm_eps`] on a dense matrix (for the combination of eq. 9).
 pub fn norm_eps_array(a: &Array2<f64>, epsilon: f64) -> Array2<f64> {
-    fn sym(a: &Array2<f64>) -> Array2<f64> {
-        let inv: Vec<f64> = a
-            .rows()
-            .into_iter()
-            .map(|r| {
-                let d: f64 = r.sum();
-                if d > 0.0 { 1.0 / d.sqrt() } else { 0.0 }
-            })
-            .collect();
-        Array2::from_shape_fn(a.dim(), |(i, j)| inv[i] * a[[i, j]] * inv[j])
-    }
+    let sym = holoscale_estimator::affinity::sym_normalize;
     sym(&sym(a).mapv(|v| (v - epsilon).max(0.0)))
 }
 
