@@ -5,3 +5,4 @@
 pub use holoscale_datasets as datasets;
 pub use holoscale_estimator as estimator;
 pub use holoscale_graphlearn as graphlearn;
+pub use holoscale_reports as reports;

@@ -465,7 +465,7 @@ pub struct EvaluateArgs {
     pub device: DeviceArg,
 }
 
-fn parse_baselines(text: &str) -> Result<Vec<Baseline>> {
+pub fn parse_baselines(text: &str) -> Result<Vec<Baseline>> {
     match text {
         "all" => Ok(Baseline::ALL.to_vec()),
         "none" | "" => Ok(Vec::new()),

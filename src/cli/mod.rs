@@ -21,6 +21,7 @@ mod import;
 mod inspect;
 pub mod logging;
 mod output;
+mod report;
 mod simulate;
 
 /// holoscale: learn service dependencies, estimate replicas and scale microservices from
@@ -66,6 +67,8 @@ enum Command {
     Evaluate(estimate::EvaluateArgs),
     /// Show a model's learned dependencies, or compare two graphs (Jaccard, F1).
     Graph(graph::GraphArgs),
+    /// Write figures and a self-contained HTML report of a model on telemetry.
+    Report(report::ReportArgs),
     /// The built-in benchmark applications.
     Apps(apps::AppsArgs),
     /// Simulate an application on a cluster: telemetry, call edges, ground truth.
@@ -85,6 +88,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Predict(a) => estimate::predict(a),
         Command::Evaluate(a) => estimate::evaluate_cmd(a),
         Command::Graph(a) => graph::run(a),
+        Command::Report(a) => report::run(a),
         Command::Apps(a) => apps::run(a),
         Command::Simulate(a) => simulate::run(a),
         Command::Bench(a) => bench::run(a),

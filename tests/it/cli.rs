@@ -1,4 +1,4 @@
-//! inspect, convert, demo and the error contract of the command line.
+//! inspect, convert, and the error contract of the command line.
 
 use holoscale::datasets::io::{self, NoProgress, ReadOptions};
 use serde_json::Value;
@@ -236,36 +236,6 @@ fn errors_are_one_paragraph_and_exit_non_zero() {
         true,
     );
     assert_ne!(std::fs::read_to_string(&target).unwrap(), "precious");
-}
-
-#[test]
-fn demo_runs_the_main_job() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = run(
-        holoscale()
-            .args(["-q", "demo", "--duration", "2h", "--out"])
-            .arg(dir.path()),
-        true,
-    );
-    let text = stdout(&out);
-    assert!(
-        text.contains("services    10: adservice, cartservice"),
-        "{text}"
-    );
-    assert!(text.contains("interval    30s (240 steps)"), "{text}");
-    assert!(
-        text.contains("simulated online-boutique under HPA"),
-        "{text}"
-    );
-    for f in [
-        "telemetry.parquet",
-        "edges.parquet",
-        "truth.parquet",
-        "app.toml",
-        "run.json",
-    ] {
-        assert!(dir.path().join(f).exists(), "{f}");
-    }
 }
 
 #[test]

@@ -3,7 +3,9 @@
 mod cli;
 mod estimate;
 mod graph;
+mod notebooks;
 mod prometheus;
+mod report;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
