@@ -373,7 +373,10 @@ impl DependencyGraph {
             let cols = self.columns();
             let colw = lw + 150.0;
             let tallest = cols.iter().map(Vec::len).max().unwrap_or(1) as f64;
-            let inner = (tallest * ROW_H * 1.5).max(260.0);
+            // Rows get at least 1.5 label heights; a wide graph also gets height (at least
+            // 0.45 of its width), so long calls do not run nearly parallel.
+            let width = LEFT + cols.len() as f64 * colw + 10.0;
+            let inner = (tallest * ROW_H * 1.5).max(260.0).max(0.45 * width - top);
             let mut p = vec![(0.0, 0.0); n];
             for (c, col) in cols.iter().enumerate() {
                 let gap = inner / col.len() as f64;
@@ -414,8 +417,9 @@ impl DependencyGraph {
 /// by nearly half their length, so they neither run along the column nor cross the labels
 /// on its right.
 fn curve(p: (f64, f64), q: (f64, f64), bowed: bool) -> Vec<(f64, f64)> {
-    let steps = 24;
     let (dx, dy) = (q.0 - p.0, q.1 - p.1);
+    // About 6 px per segment: dashed edges alternate segments.
+    let steps = ((dx.hypot(dy) / 6.0).ceil() as usize).clamp(24, 1000);
     let mid = ((p.0 + q.0) / 2.0, (p.1 + q.1) / 2.0);
     let ctrl = if dx.abs() < 1.0 {
         (mid.0 - 0.45 * dy.abs().max(20.0), mid.1)
@@ -502,7 +506,8 @@ impl Figure for DependencyGraph {
             .map_err(&err)?;
             if matches!(e.kind, EdgeKind::Call | EdgeKind::CallDropped) {
                 // An arrow head at three quarters of the call, along the curve.
-                let (a, tip) = (pts[17], pts[18]);
+                let k = pts.len() * 3 / 4;
+                let (a, tip) = (pts[k - 1], pts[k]);
                 let len = ((tip.0 - a.0).powi(2) + (tip.1 - a.1).powi(2))
                     .sqrt()
                     .max(1e-9);
