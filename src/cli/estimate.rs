@@ -8,7 +8,7 @@ use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use holoscale::datasets::{self as ds, time, validate};
-use holoscale::estimator::evaluate::{Baseline, EvalOptions, evaluate};
+use holoscale::estimator::evaluate::{Baseline, EvalOptions, Evaluation, evaluate};
 use holoscale::estimator::metrics::MetricRow;
 use holoscale::estimator::{
     Artifact, EpochReport, Estimator, ModelKind, Preset, TrainConfig, TrainOptions,
@@ -500,16 +500,16 @@ pub fn evaluate_cmd(a: EvaluateArgs) -> Result<()> {
     ))
 }
 
-fn evaluate_on<AB: AutodiffBackend>(
+/// [`evaluate`] with one epoch bar per neural baseline trained on the way; logs its notes.
+pub fn evaluate_with_bars<AB: AutodiffBackend>(
+    artifact: &Artifact<AB::InnerBackend>,
     tel: &ds::Telemetry,
     edges: Option<&ds::CallEdges>,
     opts: &EvalOptions,
-    a: &EvaluateArgs,
     device: &AB::Device,
-) -> Result<()> {
-    let artifact = Artifact::<AB::InnerBackend>::load(&a.model, device)?;
+) -> Result<Evaluation> {
     let bars: std::cell::RefCell<Vec<(String, EpochBar)>> = Default::default();
-    let ev = evaluate::<AB>(&artifact, tel, edges, opts, device, &mut |name, r| {
+    let ev = evaluate::<AB>(artifact, tel, edges, opts, device, &mut |name, r| {
         let mut bars = bars.borrow_mut();
         if bars.last().is_none_or(|(n, _)| n != name) {
             if let Some((_, b)) = bars.last() {
@@ -525,6 +525,18 @@ fn evaluate_on<AB: AutodiffBackend>(
     for note in &ev.notes {
         tracing::info!("{note}");
     }
+    Ok(ev)
+}
+
+fn evaluate_on<AB: AutodiffBackend>(
+    tel: &ds::Telemetry,
+    edges: Option<&ds::CallEdges>,
+    opts: &EvalOptions,
+    a: &EvaluateArgs,
+    device: &AB::Device,
+) -> Result<()> {
+    let artifact = Artifact::<AB::InnerBackend>::load(&a.model, device)?;
+    let ev = evaluate_with_bars::<AB>(&artifact, tel, edges, opts, device)?;
     if let Some(path) = &a.out {
         holoscale::estimator::metrics::write_parquet(&ev.rows, path)?;
         tracing::info!("wrote {}", path.display());

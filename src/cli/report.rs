@@ -10,7 +10,7 @@ use ndarray::Array2;
 use holoscale::datasets::sim::truth::GroundTruth;
 use holoscale::datasets::{self as ds, time};
 use holoscale::estimator::Artifact;
-use holoscale::estimator::evaluate::{EvalOptions, Evaluation, evaluate};
+use holoscale::estimator::evaluate::{EvalOptions, Evaluation};
 use holoscale::estimator::inference::round_replicas;
 use holoscale::estimator::metrics::{MetricRow, write_parquet};
 use holoscale::graphlearn::metrics::{self as gm, TruthPairs};
@@ -20,7 +20,7 @@ use holoscale::reports::{
     Placement, Predictions, Rendered, Report, ServiceSeries, Table, TrainingCurves,
 };
 
-use super::estimate::{DeviceArg, EpochBar, TelemetryArgs, on_device, parse_baselines};
+use super::estimate::{DeviceArg, TelemetryArgs, evaluate_with_bars, on_device, parse_baselines};
 use super::output::{num, print};
 
 #[derive(Debug, Args)]
@@ -120,23 +120,7 @@ fn write_report<AB: AutodiffBackend>(
     device: &AB::Device,
 ) -> Result<PathBuf> {
     let artifact = Artifact::<AB::InnerBackend>::load(&a.model, device)?;
-    let bars: std::cell::RefCell<Vec<(String, EpochBar)>> = Default::default();
-    let ev = evaluate::<AB>(&artifact, tel, edges, opts, device, &mut |name, r| {
-        let mut bars = bars.borrow_mut();
-        if bars.last().is_none_or(|(n, _)| n != name) {
-            if let Some((_, b)) = bars.last() {
-                b.finish();
-            }
-            bars.push((name.to_string(), EpochBar::new(name, r.max_epochs)));
-        }
-        bars.last().expect("pushed").1.update(name, r);
-    })?;
-    if let Some((_, b)) = bars.borrow().last() {
-        b.finish();
-    }
-    for note in &ev.notes {
-        tracing::info!("{note}");
-    }
+    let ev = evaluate_with_bars::<AB>(&artifact, tel, edges, opts, device)?;
     std::fs::create_dir_all(&a.out)
         .with_context(|| format!("cannot create {}", a.out.display()))?;
     write_parquet(&ev.rows, &a.out.join("metrics.parquet"))?;

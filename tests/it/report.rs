@@ -127,7 +127,7 @@ fn demo_writes_data_model_predictions_and_report() {
     );
     let html = check_report(&rep);
     assert!(
-        !html.contains("latent recall"),
+        !html.contains("<th>latent recall</th>"),
         "capture scored without a truth"
     );
     assert!(!html.contains("<td>gru</td>"));
