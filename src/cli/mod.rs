@@ -226,9 +226,28 @@ impl InputArgs {
 }
 
 /// Logs what validation found: repaired problems at info level, warnings and refusals at
-/// warn level, a few per kind.
+/// warn level, a few per kind. A report identical to one already logged by this process
+/// (the demo reads the same telemetry in three stages) is logged once, then at debug level.
 pub fn log_report(report: &ds::Report) {
     use ds::validate::Severity;
+    use std::hash::{Hash, Hasher};
+    static SEEN: std::sync::Mutex<Vec<u64>> = std::sync::Mutex::new(Vec::new());
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for p in &report.problems {
+        p.to_string().hash(&mut h);
+    }
+    let key = h.finish();
+    {
+        let mut seen = SEEN.lock().unwrap_or_else(|e| e.into_inner());
+        if seen.contains(&key) {
+            tracing::debug!(
+                "validation found the same {} problems as before",
+                report.problems.len()
+            );
+            return;
+        }
+        seen.push(key);
+    }
     let mut kinds: Vec<_> = report.problems.iter().map(|p| p.kind).collect();
     kinds.sort();
     kinds.dedup();
