@@ -63,17 +63,17 @@ impl<B: Backend> TAttention<B> {
     /// - output: `[batch, window, window]`, each row summing to one
     pub fn weights(&self, x: Tensor<B, 4>) -> Tensor<B, 3> {
         let [b, t, n, c] = x.dims();
-        // (Xᵀ U1): contract services. [b, t, c, n] @ [n, 1] -> [b, t, c, 1]
-        let xt_u1 = x
-            .clone()
-            .swap_dims(2, 3)
-            .matmul(self.u1.val().reshape([1, 1, n, 1]))
-            .reshape([b, t, c]);
-        // (Xᵀ U1) U2: [b, t, c] @ [c, n] -> [b, t, n]
-        let lhs = xt_u1.matmul(self.u2.val().unsqueeze::<3>());
-        // U3 X: contract channels. [b, t, n, c] @ [c, 1] -> [b, t, n] -> [b, n, t]
+        // (Xᵀ U1): contract services, Σ_n X[.., n, c] U1[n] -> [b, t, c]. A broadcast product
+        // and a sum: as a matmul it would be b·t tiny products on a transposed copy.
+        let xt_u1 = (x.clone() * self.u1.val().reshape([1, 1, n, 1]))
+            .sum_dim(2)
+            .reshape([b * t, c]);
+        // (Xᵀ U1) U2: one [b·t, c] @ [c, n] product -> [b, t, n]
+        let lhs = xt_u1.matmul(self.u2.val()).reshape([b, t, n]);
+        // U3 X: contract channels, one [b·t·n, c] @ [c, 1] product -> [b, t, n] -> [b, n, t]
         let rhs = x
-            .matmul(self.u3.val().reshape([1, 1, c, 1]))
+            .reshape([b * t * n, c])
+            .matmul(self.u3.val().reshape([c, 1]))
             .reshape([b, t, n])
             .swap_dims(1, 2);
         // [b, t, n] @ [b, n, t] -> [b, t, t]

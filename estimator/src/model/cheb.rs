@@ -84,19 +84,24 @@ impl<B: Backend> ChebConv<B> {
         let zeros = Tensor::<B, 3>::zeros([k, c, half], &device);
         let w_fwd = Tensor::cat(vec![self.theta_fwd.val(), zeros.clone()], 2); // [K, c, 2·half]
         let w_bwd = Tensor::cat(vec![zeros, self.theta_bwd.val()], 2);
-        let filter = |w: &Tensor<B, 3>, i: usize| w.clone().slice([i..i + 1, 0..c, 0..2 * half]);
+        let filter = |w: &Tensor<B, 3>, i: usize| {
+            w.clone()
+                .slice([i..i + 1, 0..c, 0..2 * half])
+                .reshape([c, 2 * half])
+        };
         let fwd_terms = chebyshev_terms(rows.clone(), a.clone(), k);
         let bwd_terms = chebyshev_terms(rows, a.transpose(), k);
+        // Each term meets its filter as one [b·t·n, c] @ [c, 2·half] product (a broadcast
+        // batched product would be b·t small ones, forward and backward).
+        let flat = |x: &Tensor<B, 3>| x.clone().reshape([b * t * n, c]);
         // T0 = X is shared by both directions.
-        let mut out = fwd_terms[0]
-            .clone()
-            .matmul(filter(&w_fwd, 0) + filter(&w_bwd, 0)); // [b·t, n, 2·half]
+        let mut out = flat(&fwd_terms[0]).matmul(filter(&w_fwd, 0) + filter(&w_bwd, 0)); // [b·t·n, 2·half]
         for i in 1..k {
             out = out
-                + fwd_terms[i].clone().matmul(filter(&w_fwd, i))
-                + bwd_terms[i].clone().matmul(filter(&w_bwd, i));
+                + flat(&fwd_terms[i]).matmul(filter(&w_fwd, i))
+                + flat(&bwd_terms[i]).matmul(filter(&w_bwd, i));
         }
-        let out = out + self.bias.val().reshape([1, 1, 2 * half]);
+        let out = out + self.bias.val().reshape([1, 2 * half]);
         out.reshape([b, t, n, 2 * half])
     }
 }

@@ -85,11 +85,13 @@ impl<B: Backend> TimeConv<B> {
         // with its filter W_j followed by a product with a [t, t] shift matrix, so there is
         // no padding, slicing or concatenation of activations (those copies, forward and
         // backward, dominated the CPU training time).
+        // The filters act on [b·t·n, c] rows as one 2-D product each (a broadcast 4-D
+        // product would be b·t small products, forward and backward).
+        let rows = x.reshape([b * t * n, c]);
         let mut out: Option<Tensor<B, 3>> = None;
         for j in 0..self.kernel {
             let w = self.weight.val().slice([j * c..(j + 1) * c, 0..c_out]); // [c, c_out]
-            let mixed = x.clone().matmul(w.reshape([1, 1, c, c_out])); // [b, t, n, c_out]
-            let mixed = mixed.reshape([b, t, n * c_out]);
+            let mixed = rows.clone().matmul(w).reshape([b, t, n * c_out]);
             let term = if j == pad {
                 mixed
             } else {
