@@ -32,7 +32,7 @@ const NAME_CHARS: usize = 34;
 const PLOT_W: f64 = 560.0;
 
 /// Round tick step covering `max` in about five steps.
-pub(crate) fn tick_step(max: f64) -> f64 {
+pub fn tick_step(max: f64) -> f64 {
     if max <= 0.0 || !max.is_finite() {
         return 1.0;
     }

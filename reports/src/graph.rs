@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::error::{Result, input};
 use crate::figure::{Figure, draw_err};
+use crate::heatmap::off_diagonal_max;
 use crate::style::{self, INK, MUTED};
 
 /// What an edge of the picture is.
@@ -148,14 +149,7 @@ impl DependencyGraph {
                 if w.is_finite() { w } else { 0.0 }
             })
         };
-        let max = self.learned.as_ref().map_or(1.0, |l| {
-            let m = l
-                .indexed_iter()
-                .filter(|((i, j), v)| i != j && v.is_finite())
-                .map(|(_, v)| v.abs())
-                .fold(0.0, f64::max);
-            if m > 0.0 { m } else { 1.0 }
-        });
+        let max = self.learned.as_ref().map_or(1.0, off_diagonal_max);
         let mut out = Vec::new();
         let mut seen = std::collections::HashSet::new();
         for &(a, b) in &self.calls {

@@ -110,8 +110,9 @@ impl Heatmaps {
     }
 }
 
-/// Largest absolute off-diagonal value (1 when there is none, so an empty panel is white).
-fn off_diagonal_max(m: &Array2<f64>) -> f64 {
+/// Largest absolute finite off-diagonal value (1 when there is none, so an empty matrix
+/// scales to white).
+pub(crate) fn off_diagonal_max(m: &Array2<f64>) -> f64 {
     let max = m
         .indexed_iter()
         .filter(|((i, j), v)| i != j && v.is_finite())

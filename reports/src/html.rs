@@ -54,6 +54,15 @@ pub struct Report {
     pub notes: Vec<String>,
 }
 
+/// Element ids of the report's sections, in order.
+pub const SECTIONS: [&str; 5] = [
+    "configuration",
+    "data",
+    "metrics",
+    "figures",
+    "dependencies",
+];
+
 /// Escapes text for HTML element content and attribute values.
 pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

@@ -65,7 +65,7 @@ pub fn body(size: f64) -> TextStyle<'static> {
     text(size, &INK, HPos::Left, VPos::Center)
 }
 
-/// Title text (16 px, bold).
+/// Title text (16 px; bold in SVG, the regular embedded face in PNG).
 pub fn title() -> TextStyle<'static> {
     TextStyle::from((FAMILY, 16.0, FontStyle::Bold).into_font())
         .color(&INK)

@@ -7,7 +7,7 @@ use holoscale_reports::{
     DependencyGraph, EdgeKind, EpochPoint, ErrorBars, Figure, Heatmaps, IterationPoint, Matrix,
     Placement, Predictions, Rendered, Report, ServiceSeries, Table, TrainingCurves, to_png, to_svg,
 };
-use ndarray::{Array2, array};
+use ndarray::Array2;
 
 const SERVICES: [&str; 5] = [
     "frontend",
@@ -386,13 +386,7 @@ fn html_report_has_every_section_and_figure() {
         notes: vec!["a note".into()],
     };
     let html = report.to_html();
-    for id in [
-        "configuration",
-        "data",
-        "metrics",
-        "figures",
-        "dependencies",
-    ] {
+    for id in holoscale_reports::html::SECTIONS {
         assert!(html.contains(&format!("<section id=\"{id}\">")), "{id}");
     }
     assert_eq!(html.matches("src=\"data:image/png;base64,").count(), 2);
@@ -420,6 +414,13 @@ fn colour_scale_and_ticks() {
     assert_eq!(blues(f64::NAN), blues(0.0));
     assert_eq!(shorten("ts-travel-plan-service", 11), "ts-tr…rvice");
     assert_eq!(shorten("cart", 11), "cart");
-    let m = array![[1.0]];
-    assert_eq!(m.dim(), (1, 1));
+    // About five round steps: 0.43 → 0.1, 2.2 → 0.5, 7 → 2, 12 → 2.5; nothing to show → 1.
+    use holoscale_reports::bars::tick_step;
+    for (max, step) in [(0.43, 0.1), (2.2, 0.5), (7.0, 2.0), (12.0, 2.5), (0.0, 1.0)] {
+        assert!(
+            (tick_step(max) - step).abs() < 1e-12,
+            "{max}: {}",
+            tick_step(max)
+        );
+    }
 }

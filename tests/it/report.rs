@@ -9,13 +9,7 @@ const FIGURES: [&str; 5] = ["graph", "heatmaps", "predictions", "errors", "curve
 
 fn check_report(dir: &Path) -> String {
     let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
-    for id in [
-        "configuration",
-        "data",
-        "metrics",
-        "figures",
-        "dependencies",
-    ] {
+    for id in holoscale::reports::html::SECTIONS {
         assert!(
             html.contains(&format!("<section id=\"{id}\">")),
             "section {id}"
@@ -143,16 +137,20 @@ fn report_refuses_bad_input() {
     let tel = dir.path().join("t.parquet");
     crate::simulate("bookinfo", "1h", "3", dir.path());
     std::fs::rename(dir.path().join("telemetry.parquet"), &tel).unwrap();
-    let out = run(
-        holoscale()
-            .args(["report", "--model"])
-            .arg(&not_model)
-            .arg("--telemetry")
-            .arg(&tel)
-            .arg("--out")
-            .arg(dir.path().join("r")),
-        false,
-    );
+    // `holoscale report` of the non-model into `out`, which must fail.
+    let report_into = |out: &Path| {
+        run(
+            holoscale()
+                .args(["report", "--model"])
+                .arg(&not_model)
+                .arg("--telemetry")
+                .arg(&tel)
+                .arg("--out")
+                .arg(out),
+            false,
+        )
+    };
+    let out = report_into(&dir.path().join("r"));
     let err = stderr(&out);
     assert!(
         err.contains("empty") && err.contains("model directory"),
@@ -163,16 +161,7 @@ fn report_refuses_bad_input() {
     let busy = dir.path().join("busy");
     std::fs::create_dir(&busy).unwrap();
     std::fs::write(busy.join("keep.txt"), "precious").unwrap();
-    let out = run(
-        holoscale()
-            .args(["report", "--model"])
-            .arg(&not_model)
-            .arg("--telemetry")
-            .arg(&tel)
-            .arg("--out")
-            .arg(&busy),
-        false,
-    );
+    let out = report_into(&busy);
     assert!(stderr(&out).contains("pass --force"), "{}", stderr(&out));
     assert_eq!(
         std::fs::read_to_string(busy.join("keep.txt")).unwrap(),
