@@ -416,6 +416,52 @@ fn planted_latent_dependencies_show_in_the_data_not_in_the_calls() {
     );
 }
 
+fn pearson(a: &[f64], b: &[f64]) -> f64 {
+    let n = a.len() as f64;
+    let (ma, mb) = (a.iter().sum::<f64>() / n, b.iter().sum::<f64>() / n);
+    let cov: f64 = a.iter().zip(b).map(|(x, y)| (x - ma) * (y - mb)).sum();
+    let va: f64 = a.iter().map(|x| (x - ma).powi(2)).sum();
+    let vb: f64 = b.iter().map(|y| (y - mb).powi(2)).sum();
+    cov / (va * vb).sqrt()
+}
+
+#[test]
+fn a_quick_follow_up_leads_the_follower_more_than_its_own_history() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/data/quick-follow-up-shop.toml");
+    let spec = AppSpec::from_file(&path).unwrap();
+    assert_eq!(
+        (spec.latent[0].lag_s, spec.latent[0].memory_s),
+        (60.0, 120.0)
+    );
+    let c = SimConfig {
+        duration_ms: 12 * 3_600_000,
+        pattern: Pattern::Constant,
+        seed: 3,
+        ..SimConfig::default()
+    };
+    let mut pol = policy::by_name("hpa", spec.services.len(), c.seed).unwrap();
+    let out = sim::simulate(&spec, &c, pol.as_mut(), &NoProgress).unwrap();
+    let rate = |s: &str| out.telemetry.series(s, "req_rate").unwrap().to_vec();
+    let (search, booking) = (rate("search"), rate("booking"));
+    let t = search.len();
+    // The follow-up comes 60 s (two 30 s steps) after the search.
+    let lead = pearson(&search[..t - 2], &booking[2..]);
+    let own = pearson(&booking[..t - 1], &booking[1..]);
+    assert!(
+        lead > 0.7 && lead > own + 0.1,
+        "search leads booking by two steps: {lead}; booking's own lag-1 correlation: {own}"
+    );
+    // The variation moves search's share of a constant total, so the other operations'
+    // loads mirror it: profile's load leads booking's too, with the opposite sign, but less.
+    let profile = rate("profile");
+    let mirror = pearson(&profile[..t - 2], &booking[2..]);
+    assert!(
+        mirror < 0.0 && mirror.abs() < lead,
+        "profile vs booking: {mirror}"
+    );
+}
+
 #[test]
 fn optimal_replicas_meet_the_latency_target_when_applied() {
     let mut spec = apps::builtin("online-boutique", 0).unwrap();
@@ -458,6 +504,64 @@ fn optimal_replicas_meet_the_latency_target_when_applied() {
         ok as f64 >= 0.99 * total as f64,
         "{ok} of {total} within the target"
     );
+}
+
+/// The expected oracle's label of the two-tier app's front at a constant rate.
+fn front_label_at(rate: f64) -> u32 {
+    let mut c = cfg(0.1, Pattern::Constant);
+    c.rates = Some((rate, rate));
+    Simulator::new(&two_tier("", 0.0), c)
+        .unwrap()
+        .optimal_replicas()[0]
+}
+
+/// The front's labels over an hour at a constant `rate` under `oracle`.
+fn front_labels(rate: f64, oracle: sim::Oracle) -> Vec<u32> {
+    let mut c = cfg(1.0, Pattern::Constant);
+    c.rates = Some((rate, rate));
+    c.oracle = oracle;
+    let mut sim = Simulator::new(&two_tier("", 0.0), c).unwrap();
+    (0..120)
+        .map(|_| sim.step().truth[0][col::OPTIMAL] as u32)
+        .collect()
+}
+
+#[test]
+fn the_hindsight_oracle_follows_the_arrivals_and_the_look_ahead_one_the_workload() {
+    // The rate at which the front's label steps from 1 to 2 replicas, by bisection.
+    assert_eq!(front_label_at(1.0), 1);
+    let (mut lo, mut hi) = (1.0, 400.0);
+    assert!(front_label_at(hi) >= 2);
+    while hi - lo > 1e-3 {
+        let mid = 0.5 * (lo + hi);
+        if front_label_at(mid) >= 2 {
+            hi = mid
+        } else {
+            lo = mid
+        }
+    }
+    assert_eq!(front_label_at(lo), 1);
+    // Right at the threshold, the look-ahead label is one value all hour, while the
+    // Poisson arrivals put the hindsight label on either side of it.
+    let expected = front_labels(hi, sim::Oracle::Expected);
+    assert!(expected.iter().all(|&l| l == expected[0]), "{expected:?}");
+    let realized = front_labels(hi, sim::Oracle::Realized);
+    let ones = realized.iter().filter(|&&l| l == 1).count();
+    let twos = realized.iter().filter(|&&l| l == 2).count();
+    assert_eq!(ones + twos, realized.len(), "{realized:?}");
+    assert!(
+        ones >= 10 && twos >= 10,
+        "{ones} at 1 and {twos} at 2 replicas"
+    );
+    // Far from a threshold, both oracles agree on every row.
+    for rate in [0.5 * lo, 1.5 * hi] {
+        let a = front_labels(rate, sim::Oracle::Expected);
+        assert_eq!(
+            a,
+            front_labels(rate, sim::Oracle::Realized),
+            "at {rate} requests/s"
+        );
+    }
 }
 
 #[test]

@@ -14,7 +14,7 @@ use clap::{Args, Parser};
 use super::estimate::{self, DeviceArg, PredictArgs, TrainArgs};
 use super::output::print;
 use super::report::{self, ReportArgs, check_out};
-use super::simulate::{OutFormat, SimulateArgs, run_to};
+use super::simulate::{OracleArg, OutFormat, SimulateArgs, run_to};
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
@@ -124,6 +124,7 @@ pub fn run(a: DemoArgs) -> Result<()> {
         rates: None,
         time_scale: 1.0,
         static_edges: false,
+        oracle: OracleArg::Expected,
         out: a.out.clone(),
         format: OutFormat::Parquet,
     };

@@ -55,9 +55,23 @@ pub struct SimulateArgs {
     /// row per interval; for very large applications.
     #[arg(long)]
     pub static_edges: bool,
+    /// How the `optimal_replicas` label is computed: `expected` (look-ahead: the workload's
+    /// expected load of the next interval) or `realized` (hindsight: the requests that
+    /// arrived in the row's own interval).
+    #[arg(long, value_enum, default_value_t = OracleArg::Expected)]
+    pub oracle: OracleArg,
     /// File format of the outputs.
     #[arg(long, value_enum, default_value_t = OutFormat::Parquet)]
     pub format: OutFormat,
+}
+
+/// `--oracle` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OracleArg {
+    /// Look-ahead on the expected load.
+    Expected,
+    /// Hindsight on the realised arrivals.
+    Realized,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -90,6 +104,7 @@ struct RunRecord<'a> {
     base_rps: f64,
     peak_rps: f64,
     time_scale: f64,
+    oracle: &'a str,
     holoscale_version: &'a str,
     summary: sim::Summary,
 }
@@ -123,6 +138,10 @@ pub fn config(a: &SimulateArgs) -> Result<SimConfig> {
         pattern,
         rates,
         seed: a.seed,
+        oracle: match a.oracle {
+            OracleArg::Expected => sim::Oracle::Expected,
+            OracleArg::Realized => sim::Oracle::Realized,
+        },
         edges: if a.static_edges {
             sim::EdgeRows::Total
         } else {
@@ -187,6 +206,10 @@ pub fn run_to(a: &SimulateArgs) -> Result<(sim::Output, Vec<PathBuf>)> {
         base_rps: base,
         peak_rps: peak,
         time_scale: a.time_scale,
+        oracle: match a.oracle {
+            OracleArg::Expected => "expected",
+            OracleArg::Realized => "realized",
+        },
         holoscale_version: env!("CARGO_PKG_VERSION"),
         summary: out.summary,
     };

@@ -288,6 +288,65 @@ fn apps_list_and_show() {
 }
 
 #[test]
+fn simulate_oracle_changes_only_the_label() {
+    let dir = tempfile::tempdir().unwrap();
+    let read = |name: &str, oracle: &str| {
+        let out = dir.path().join(name);
+        run(
+            holoscale()
+                .args([
+                    "-q",
+                    "simulate",
+                    "--app",
+                    "online-boutique",
+                    "--duration",
+                    "6h",
+                ])
+                .args(["--seed", "5", "--oracle", oracle, "--out"])
+                .arg(&out),
+            true,
+        );
+        let run_json: Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
+        assert_eq!(run_json["oracle"], oracle);
+        io::read_telemetry(
+            &out.join("telemetry.parquet"),
+            &ReadOptions::default(),
+            &NoProgress,
+        )
+        .unwrap()
+    };
+    let (expected, realized) = (read("e", "expected"), read("r", "realized"));
+    let label = expected.column_index("optimal_replicas").unwrap();
+    let (mut same, mut differ) = (0usize, 0usize);
+    for ((idx, e), r) in expected.values().indexed_iter().zip(realized.values()) {
+        if idx.2 == label {
+            if e == r { same += 1 } else { differ += 1 }
+        } else {
+            assert!(e == r || (e.is_nan() && r.is_nan()), "{idx:?}: {e} vs {r}");
+        }
+    }
+    // The hindsight label follows the arrivals, so it disagrees now and then, mostly not.
+    assert!(
+        differ > 0 && same > 5 * differ,
+        "{same} equal, {differ} differ"
+    );
+    let bad = run(
+        holoscale()
+            .args([
+                "simulate", "--app", "bookinfo", "--oracle", "psychic", "--out",
+            ])
+            .arg(dir.path().join("x")),
+        false,
+    );
+    assert!(
+        stderr(&bad).contains("psychic") && stderr(&bad).contains("realized"),
+        "{}",
+        stderr(&bad)
+    );
+}
+
+#[test]
 fn simulate_writes_telemetry_edges_truth_and_spec_reproducibly() {
     let dir = tempfile::tempdir().unwrap();
     let sim = |out: &std::path::Path| simulate("bookinfo", "2h", "3", out);

@@ -94,6 +94,24 @@ pub struct SimConfig {
     pub seed: u64,
     /// How call edges are recorded by [`super::simulate`].
     pub edges: EdgeRows,
+    /// How the `optimal_replicas` label is computed.
+    pub oracle: Oracle,
+}
+
+/// How the simulator computes the `optimal_replicas` label of a row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Oracle {
+    /// Look-ahead: the fewest replicas that meet the utilisation and latency targets at the
+    /// highest *expected* load (the workload's intensity, without request-level noise) of
+    /// the interval that starts when the row is emitted. What a perfect forecaster of the
+    /// workload would provision next; a smooth label that changes only where the workload
+    /// crosses a capacity threshold.
+    #[default]
+    Expected,
+    /// Hindsight: the fewest replicas that would have met the same targets for the
+    /// requests that actually arrived in the row's own interval (Poisson arrivals included).
+    /// What an operator annotating the history afterwards would write.
+    Realized,
 }
 
 /// How a simulation run records call edges.
@@ -127,6 +145,7 @@ impl Default for SimConfig {
             rates: None,
             seed: 7,
             edges: EdgeRows::PerInterval,
+            oracle: Oracle::Expected,
         }
     }
 }
@@ -430,6 +449,7 @@ impl Simulator {
                     own.push(OwnVariation {
                         op,
                         amplitude: l.strength,
+                        memory_ms: l.memory_s * 1000.0,
                         follow,
                     });
                 }
@@ -709,6 +729,12 @@ impl Simulator {
                 *l = l.max(x);
             }
         }
+        self.optimal_at(&load)
+    }
+
+    /// The fewest replicas per service that meet the utilisation and latency targets at
+    /// `load` (requests/s per service), neighbours' interference included.
+    fn optimal_at(&self, load: &[f64]) -> Vec<u32> {
         let pressure: Vec<f64> = load
             .iter()
             .zip(&self.svcs)
@@ -1012,7 +1038,13 @@ impl Simulator {
                 error_share: fail[0],
             });
         }
-        let optimal = self.optimal_replicas();
+        let optimal = match self.cfg.oracle {
+            Oracle::Expected => self.optimal_replicas(),
+            Oracle::Realized => {
+                let load: Vec<f64> = self.acc.iter().map(|a| a.arrivals / secs).collect();
+                self.optimal_at(&load)
+            }
+        };
         let Scratch {
             own, lat, edge_acc, ..
         } = &self.scratch;

@@ -22,7 +22,7 @@ pub mod stats;
 pub mod truth;
 pub mod workload;
 
-pub use engine::{Action, EdgeRows, Emission, SimConfig, Simulator};
+pub use engine::{Action, EdgeRows, Emission, Oracle, SimConfig, Simulator};
 pub use spec::AppSpec;
 pub use truth::GroundTruth;
 pub use workload::Pattern;

@@ -381,10 +381,30 @@ pub struct LatentSpec {
     /// Delay of the follow-up, seconds (with `then`).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub lag_s: f64,
+    /// For `same-action` only: the memory (time constant of the AR(1) process) of the
+    /// operation's own mix variation, seconds. Default 1800: slow drifts of the mix. A
+    /// memory shorter than a follow-up's lag makes the first service's load say more
+    /// about the second's future than the second's own history does.
+    #[serde(
+        default = "default_memory_s",
+        skip_serializing_if = "is_default_memory_s"
+    )]
+    pub memory_s: f64,
 }
 
 fn is_zero(v: &f64) -> bool {
     *v == 0.0
+}
+
+/// Default memory of a same-action mix variation, seconds.
+pub const DEFAULT_MEMORY_S: f64 = 1800.0;
+
+fn default_memory_s() -> f64 {
+    DEFAULT_MEMORY_S
+}
+
+fn is_default_memory_s(v: &f64) -> bool {
+    *v == DEFAULT_MEMORY_S
 }
 
 impl AppSpec {
@@ -520,6 +540,12 @@ impl AppSpec {
             if !(l.strength.is_finite() && l.strength >= 0.0 && l.strength < 1.0) {
                 return Err(bad(format!(
                     "latent {}: strength must be in [0, 1)",
+                    l.kind.as_str()
+                )));
+            }
+            if !(l.memory_s.is_finite() && l.memory_s > 0.0) {
+                return Err(bad(format!(
+                    "latent {}: memory_s must be a positive number of seconds",
                     l.kind.as_str()
                 )));
             }
@@ -813,5 +839,14 @@ lag_s = 300.0
             .join("../tests/data/follow-up-shop.toml");
         let shop = AppSpec::from_file(&shop).unwrap();
         assert_eq!(shop.latent[0].lag_s, 600.0);
+        assert_eq!(shop.latent[0].memory_s, DEFAULT_MEMORY_S);
+        // A memory of its own round-trips; a memory that is not positive is refused.
+        let quick = follow.replace("lag_s = 300.0", "lag_s = 300.0\nmemory_s = 90.0");
+        let spec = AppSpec::from_toml(&quick, "f.toml").unwrap();
+        assert_eq!(spec.latent[1].memory_s, 90.0);
+        assert!(spec.to_toml().contains("memory_s = 90.0"));
+        assert_eq!(AppSpec::from_toml(&spec.to_toml(), "again").unwrap(), spec);
+        let e = err(&quick.replace("memory_s = 90.0", "memory_s = 0.0"));
+        assert!(e.contains("memory_s must be a positive"), "{e}");
     }
 }

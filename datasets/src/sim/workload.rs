@@ -116,6 +116,8 @@ pub struct OwnVariation {
     pub op: usize,
     /// Relative amplitude in (0, 1).
     pub amplitude: f64,
+    /// Memory (time constant of the AR(1) process), ms.
+    pub memory_ms: f64,
     /// A follow-up operation whose weight repeats this variation this many knots later.
     pub follow: Option<(usize, usize)>,
 }
@@ -154,7 +156,6 @@ impl Workload {
         // Own variations: slow AR(1) processes in (−1, 1).
         let mut own_state = vec![0.0f64; own.len()];
         let mut own_history: Vec<Vec<f64>> = vec![Vec::new(); own.len()];
-        let phi = (-(KNOT_MS as f64) / 1_800_000.0).exp(); // 30-minute memory
         for k in 0..knots {
             if matches!(pattern, Pattern::MixShift) && k >= next_shift {
                 // Step change: redraw every weight within a factor of 4 around its base.
@@ -167,6 +168,7 @@ impl Workload {
             }
             let mut w = current.clone();
             for (i, o) in own.iter().enumerate() {
+                let phi = (-(KNOT_MS as f64) / o.memory_ms.max(1.0)).exp();
                 own_state[i] =
                     phi * own_state[i] + (1.0 - phi * phi).sqrt() * 0.8 * standard_normal(&mut rng);
                 w[o.op] *= 1.0 + o.amplitude * own_state[i].tanh();
@@ -541,6 +543,7 @@ mod tests {
         let own = [OwnVariation {
             op: 0,
             amplitude: 0.6,
+            memory_ms: 1_800_000.0,
             follow: None,
         }];
         let w = Workload::build(
@@ -560,12 +563,56 @@ mod tests {
         assert!(hi - lo > 0.1, "{lo}..{hi}");
     }
 
+    /// Lag-`k` autocorrelation of operation 0's share relative to the steady operation 1.
+    fn own_autocorrelation(memory_ms: f64, k: usize) -> f64 {
+        let own = [OwnVariation {
+            op: 0,
+            amplitude: 0.3,
+            memory_ms,
+            follow: None,
+        }];
+        let w = Workload::build(
+            &Pattern::Constant,
+            10.0,
+            10.0,
+            &[1.0, 1.0],
+            &own,
+            200 * 3_600_000,
+            9,
+        )
+        .unwrap();
+        let x: Vec<f64> = (0..70_000)
+            .map(|i| (w.mix(i * KNOT_MS, 0) / w.mix(i * KNOT_MS, 1)).ln())
+            .collect();
+        let mean = x.iter().sum::<f64>() / x.len() as f64;
+        let d: Vec<f64> = x.iter().map(|v| v - mean).collect();
+        let var: f64 = d.iter().map(|v| v * v).sum();
+        d.iter().zip(&d[k..]).map(|(a, b)| a * b).sum::<f64>() / var
+    }
+
+    #[test]
+    fn the_memory_of_a_variation_sets_its_autocorrelation() {
+        // The state is AR(1) with φ = exp(−knot/memory) per knot, so its lag-k
+        // autocorrelation is φ^k; the share is a smooth odd function of it (ln(1 + a·tanh)),
+        // which keeps the autocorrelation close to φ^k.
+        for (memory_ms, k) in [(120_000.0, 6), (120_000.0, 12), (1_800_000.0, 6)] {
+            let phi = (-(KNOT_MS as f64) / memory_ms).exp();
+            let expected = phi.powi(k as i32);
+            let got = own_autocorrelation(memory_ms, k);
+            assert!(
+                (got - expected).abs() < 0.05,
+                "memory {memory_ms} ms, lag {k} knots: {got} vs {expected}"
+            );
+        }
+    }
+
     #[test]
     fn a_follow_up_repeats_the_variation_after_its_lag() {
         let lag = 30; // knots: 5 minutes
         let own = [OwnVariation {
             op: 0,
             amplitude: 0.6,
+            memory_ms: 1_800_000.0,
             follow: Some((1, lag)),
         }];
         let w = Workload::build(

@@ -17,8 +17,8 @@ use rand_chacha::ChaCha8Rng;
 
 use super::calibrate;
 use crate::sim::spec::{
-    AppSpec, CallSpec, LatentKind, LatentSpec, LoadScale, OperationSpec, Profile, ServiceKind,
-    ServiceSpec, Slo,
+    AppSpec, CallSpec, DEFAULT_MEMORY_S, LatentKind, LatentSpec, LoadScale, OperationSpec, Profile,
+    ServiceKind, ServiceSpec, Slo,
 };
 
 struct Stats {
@@ -343,6 +343,7 @@ fn plant(spec: &AppSpec, rng: &mut impl Rng) -> Vec<LatentSpec> {
                         strength: 0.5,
                         then: None,
                         lag_s: 0.0,
+                        memory_s: DEFAULT_MEMORY_S,
                     });
                     break 'ds;
                 }
@@ -372,6 +373,7 @@ fn plant(spec: &AppSpec, rng: &mut impl Rng) -> Vec<LatentSpec> {
                         strength: 0.6,
                         then: None,
                         lag_s: 0.0,
+                        memory_s: DEFAULT_MEMORY_S,
                     });
                     break 'op;
                 }
@@ -402,6 +404,7 @@ fn plant(spec: &AppSpec, rng: &mut impl Rng) -> Vec<LatentSpec> {
                 strength: 0.5,
                 then: None,
                 lag_s: 0.0,
+                memory_s: DEFAULT_MEMORY_S,
             });
             break;
         }

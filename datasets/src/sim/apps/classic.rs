@@ -4,7 +4,8 @@
 
 use super::{calibrate, parse_ops};
 use crate::sim::spec::{
-    AppSpec, LatentKind, LatentSpec, LoadScale, Profile, ServiceKind, ServiceSpec, Slo,
+    AppSpec, DEFAULT_MEMORY_S, LatentKind, LatentSpec, LoadScale, Profile, ServiceKind,
+    ServiceSpec, Slo,
 };
 
 fn app(
@@ -40,6 +41,7 @@ fn latent(kind: LatentKind, a: &str, b: &str, via: Option<&str>, strength: f64) 
         via: via.map(str::to_string),
         then: None,
         lag_s: 0.0,
+        memory_s: DEFAULT_MEMORY_S,
         strength,
     }
 }

@@ -17,7 +17,8 @@ use std::collections::BTreeMap;
 
 use super::calibrate;
 use crate::sim::spec::{
-    AppSpec, CallSpec, LatentKind, LatentSpec, LoadScale, OperationSpec, Profile, ServiceSpec, Slo,
+    AppSpec, CallSpec, DEFAULT_MEMORY_S, LatentKind, LatentSpec, LoadScale, OperationSpec, Profile,
+    ServiceSpec, Slo,
 };
 
 struct Span {
@@ -230,6 +231,7 @@ fn latent(kind: LatentKind, a: &str, b: &str, via: Option<&str>) -> LatentSpec {
         via: via.map(str::to_string),
         then: None,
         lag_s: 0.0,
+        memory_s: DEFAULT_MEMORY_S,
         strength: 0.5,
     }
 }
