@@ -225,6 +225,14 @@ pub struct IterationReport {
     pub generator_loss: f64,
     /// New edges `C` of the generated matrix relative to the current one (eq. 8).
     pub new_edges: usize,
+    /// Off-diagonal entries of the trained generator's `A1` (eq. 5) that are positive, before
+    /// the gate and ε: the edges it proposes.
+    #[serde(default)]
+    pub proposed_edges: usize,
+    /// Mean of the trained generator's gate `S` (eq. 5) over the off-diagonal entries: the
+    /// share that its own proposals `A1` take against the current matrix.
+    #[serde(default)]
+    pub gate_mean: f64,
     /// Validation L1 of each member kept in the set, in set order (eq. 10).
     pub set_losses: Vec<f64>,
     /// Iteration that generated each member (0: starting matrices), in set order.
@@ -419,11 +427,27 @@ where
                 .into());
             }
         }
-        let a_new = to_array(
-            generator
-                .valid()
-                .forward(affinity_tensor::<B::InnerBackend>(&a_old, device)),
-        );
+        let trained = generator.valid();
+        let a_old_inner = affinity_tensor::<B::InnerBackend>(&a_old, device);
+        let a_new = to_array(trained.forward(a_old_inner.clone()));
+        let (proposed_edges, gate_mean) = {
+            let a1 = trained.raw();
+            let gate = to_array(trained.gate(a1.clone(), a_old_inner));
+            let a1 = to_array(a1);
+            let off = |(i, j): (usize, usize)| i != j;
+            let proposed = a1
+                .indexed_iter()
+                .filter(|(ij, v)| off(*ij) && **v > 0.0)
+                .count();
+            let cells = (n * n - n).max(1) as f64;
+            let mean = gate
+                .indexed_iter()
+                .filter(|(ij, _)| off(*ij))
+                .map(|(_, v)| v)
+                .sum::<f64>()
+                / cells;
+            (proposed, mean)
+        };
         let (new_edges, _) = edge_penalty(&a_new, &a_old, em.delta);
         set.push(SetMember {
             iteration: it,
@@ -459,6 +483,8 @@ where
             val_mae: val_loss * std,
             generator_loss,
             new_edges,
+            proposed_edges,
+            gate_mean,
             set_losses: losses,
             set_iterations: set.iter().map(|m| m.iteration).collect(),
             dropped,

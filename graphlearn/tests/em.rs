@@ -178,6 +178,16 @@ fn em_recovers_a_planted_dependency_and_beats_the_fixed_graph() {
     .unwrap();
     assert_eq!(iterations.len(), 6);
     assert!(iterations.iter().all(|r| r.set_losses.len() <= 3));
+    // A1 = ReLU(M1 M2ᵀ − M2 M1ᵀ + diag Λ) is positive in at most one direction per pair:
+    // at most 6 of the 12 off-diagonal entries of 4 services; the gate is a sigmoid.
+    for r in &iterations {
+        assert!(r.proposed_edges <= 6, "{r:?}");
+        assert!(r.gate_mean > 0.0 && r.gate_mean < 1.0, "{r:?}");
+    }
+    assert!(
+        iterations.iter().any(|r| r.proposed_edges > 0),
+        "G proposes edges"
+    );
     assert!(
         iterations.iter().skip(2).all(|r| r.dropped.is_some()),
         "a full set drops one per iteration"

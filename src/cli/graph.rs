@@ -144,12 +144,14 @@ pub fn train_em_on<AB: AutodiffBackend>(
         EmEvent::Iteration(r) => {
             let losses: Vec<String> = r.set_losses.iter().map(|l| num(*l)).collect();
             bar.note(&format!(
-                "EM iteration {}/{}: val MAE {}, generator loss {}, new edges {}, set losses [{}], {} edges{}",
+                "EM iteration {}/{}: val MAE {}, generator loss {}, new edges {} (proposed {}, gate {}), set losses [{}], {} edges{}",
                 r.iteration,
                 r.iterations,
                 num(r.val_mae),
                 num(r.generator_loss),
                 r.new_edges,
+                r.proposed_edges,
+                num(r.gate_mean),
                 losses.join(", "),
                 r.edges,
                 if r.took_newest { " (newest matrix)" } else { "" }
