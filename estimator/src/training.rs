@@ -317,6 +317,12 @@ impl<B: AutodiffBackend, M: AutodiffModule<B> + Forecaster<B>> Trainer<B, M> {
         })
     }
 
+    /// One Adam step of `model` on `grads` at `lr` (with the trainer's moments), for loops
+    /// that compute the loss themselves (EM's joint graph learning).
+    pub fn step(&mut self, lr: f64, model: M, grads: GradientsParams) -> M {
+        self.optim.step(lr, model, grads)
+    }
+
     /// One pass over the training windows of `data` in the shuffled order and at the
     /// learning rate of `step`; returns the network and its mean training loss. A
     /// non-finite loss is [`Error::Diverged`].

@@ -88,6 +88,12 @@ pub struct EmConfig {
     /// The edge-count term of L_G.
     #[config(default = "EdgePenalty::Exact")]
     pub penalty: EdgePenalty,
+    /// Graph learning (step 5 of Algorithm 2) trains the generator alone against the
+    /// estimator held fixed (`false`, the paper's), or the generator and the estimator
+    /// together on L_G (`true`, as adaptive-adjacency models such as Graph WaveNet do), so
+    /// the estimator can learn to use an edge while the generator proposes it.
+    #[config(default = false)]
+    pub joint: bool,
 }
 
 impl EmConfig {
@@ -384,12 +390,14 @@ where
             .map(|e: &EpochReport| e.val_loss)
             .unwrap_or(f64::NAN);
 
-        // Graph learning: the generator with the estimator fixed (L_G).
+        // Graph learning: the generator with the estimator fixed (L_G), or both together.
         let frozen = model.clone().no_grad();
         let a_old_tensor = affinity_tensor::<B>(&a_old, device);
         let a_old_mask =
             affinity_tensor::<B>(&a_old.mapv(|v| f64::from(u8::from(v != 0.0))), device);
         let mut generator_loss = f64::NAN;
+        // The estimator's learning rate of the iteration's last policy-learning epoch.
+        let joint_lr = EpochStep::of(train, global_epoch).learning_rate;
         for g in 0..em.generator_epochs {
             let order = train
                 .seed
@@ -400,7 +408,11 @@ where
             for starts in data.batches(Split::Train, train.batch_size, Some(order)) {
                 let batch = data.batch::<B>(&starts, device);
                 let a_new = generator.forward(a_old_tensor.clone());
-                let pred = frozen.forecast(batch.inputs, a_new.clone());
+                let pred = if em.joint {
+                    model.forecast(batch.inputs, a_new.clone())
+                } else {
+                    frozen.forecast(batch.inputs, a_new.clone())
+                };
                 let lp = (pred - batch.targets).abs().mean();
                 let loss = match em.penalty {
                     EdgePenalty::Exact => {
@@ -416,8 +428,13 @@ where
                 };
                 sum += loss.clone().into_scalar().elem::<f64>();
                 batches += 1;
-                let grads = GradientsParams::from_grads(loss.backward(), &generator);
-                generator = gen_optim.step(em.generator_lr, generator, grads);
+                let mut grads = loss.backward();
+                let gen_grads = GradientsParams::from_module(&mut grads, &generator);
+                generator = gen_optim.step(em.generator_lr, generator, gen_grads);
+                if em.joint {
+                    let model_grads = GradientsParams::from_module(&mut grads, &model);
+                    model = trainer.step(joint_lr, model, model_grads);
+                }
             }
             generator_loss = sum / batches.max(1) as f64;
             if !generator_loss.is_finite() {

@@ -74,6 +74,10 @@ pub struct GraphLearnArgs {
     /// Scale of the soft edge count.
     #[arg(long, default_value_t = 0.01)]
     pub soft_penalty_scale: f64,
+    /// Train the estimator together with the generator in graph learning, instead of
+    /// holding it fixed as Algorithm 2 does.
+    #[arg(long)]
+    pub joint_graph_learning: bool,
     /// Extra matrices in the starting set besides the invocation graph: od, cc.
     #[arg(long, value_name = "od,cc")]
     pub graph_sources: Option<String>,
@@ -105,6 +109,7 @@ impl GraphLearnArgs {
                     scale: self.soft_penalty_scale,
                 },
             })
+            .with_joint(self.joint_graph_learning)
     }
 
     pub fn sources(&self) -> Result<GraphSources> {
