@@ -10,7 +10,9 @@ use holoscale_estimator::pipeline::TrainOptions;
 use holoscale_estimator::training::TrainConfig;
 use holoscale_graphlearn::em::{combination_weights, edge_penalty, prune};
 use holoscale_graphlearn::metrics::{TruthPairs, edge_scores};
-use holoscale_graphlearn::{EdgePenalty, EmConfig, EmEvent, GraphSources, train};
+use holoscale_graphlearn::{
+    EdgePenalty, EmConfig, EmEvent, GraphSources, IterationReport, Learned, train,
+};
 use ndarray::{Array3, array};
 
 type AB = Autodiff<NdArray>;
@@ -160,6 +162,30 @@ fn options(epochs: usize) -> TrainOptions {
     }
 }
 
+/// EM on `tel` without call edges; the outcome and every iteration's report.
+fn train_em(
+    tel: &Telemetry,
+    opts: &TrainOptions,
+    em: &EmConfig,
+) -> (Learned<NdArray>, Vec<IterationReport>) {
+    let mut iterations = Vec::new();
+    let learned = train::<AB>(
+        tel,
+        None,
+        opts,
+        em,
+        &GraphSources::default(),
+        &Default::default(),
+        &mut |e| {
+            if let EmEvent::Iteration(r) = e {
+                iterations.push(r.clone());
+            }
+        },
+    )
+    .unwrap();
+    (learned, iterations)
+}
+
 #[test]
 fn em_recovers_a_planted_dependency_and_beats_the_fixed_graph() {
     let _serial = training();
@@ -170,21 +196,7 @@ fn em_recovers_a_planted_dependency_and_beats_the_fixed_graph() {
         .with_generator_epochs(3)
         .with_embedding(8)
         .with_generator_lr(2e-2);
-    let mut iterations = Vec::new();
-    let learned = train::<AB>(
-        &tel,
-        None,
-        &options(18),
-        &em,
-        &GraphSources::default(),
-        &Default::default(),
-        &mut |e| {
-            if let EmEvent::Iteration(r) = e {
-                iterations.push(r.clone());
-            }
-        },
-    )
-    .unwrap();
+    let (learned, iterations) = train_em(&tel, &options(18), &em);
     assert_eq!(iterations.len(), 6);
     assert!(iterations.iter().all(|r| r.set_losses.len() <= 3));
     // A1 = ReLU(M1 M2ᵀ − M2 M1ᵀ + diag Λ) is positive in at most one direction per pair:
@@ -254,22 +266,7 @@ fn joint_graph_learning_also_trains_the_estimator() {
             .with_generator_epochs(2)
             .with_embedding(8)
             .with_joint(joint);
-        let mut reports = Vec::new();
-        train::<AB>(
-            &tel,
-            None,
-            &options(2),
-            &em,
-            &GraphSources::default(),
-            &Default::default(),
-            &mut |e| {
-                if let EmEvent::Iteration(r) = e {
-                    reports.push(r.clone());
-                }
-            },
-        )
-        .unwrap();
-        reports.remove(0)
+        train_em(&tel, &options(2), &em).1.remove(0)
     };
     let (fixed, joint) = (run(false), run(true));
     // In the fixed run, the set is scored by the estimator that policy learning left, so the

@@ -1,9 +1,20 @@
 //! inspect, convert, and the error contract of the command line.
 
+use holoscale::datasets::Telemetry;
 use holoscale::datasets::io::{self, NoProgress, ReadOptions};
 use serde_json::Value;
 
 use crate::{data, holoscale, run, simulate, stderr, stdout};
+
+/// A telemetry file, read with the default options.
+fn read_telemetry(path: &std::path::Path) -> Telemetry {
+    io::read_telemetry(path, &ReadOptions::default(), &NoProgress).unwrap()
+}
+
+/// A simulation's `run.json`.
+fn run_json(dir: &std::path::Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("run.json")).unwrap()).unwrap()
+}
 
 #[test]
 fn inspect_reports_the_planted_problems() {
@@ -70,8 +81,8 @@ fn convert_csv_parquet_csv_keeps_the_data() {
         true,
     );
     run(holoscale().args(["-q", "convert"]).arg(&pq).arg(&csv), true);
-    let a = io::read_telemetry(&pq, &ReadOptions::default(), &NoProgress).unwrap();
-    let b = io::read_telemetry(&csv, &ReadOptions::default(), &NoProgress).unwrap();
+    let a = read_telemetry(&pq);
+    let b = read_telemetry(&csv);
     assert_eq!(a.values().dim(), (360, 4, 10));
     assert_eq!(a.observed(), b.observed());
     assert!(
@@ -127,7 +138,7 @@ fn convert_npz_with_names_and_back() {
             .arg(&pq),
         true,
     );
-    let t = io::read_telemetry(&pq, &ReadOptions::default(), &NoProgress).unwrap();
+    let t = read_telemetry(&pq);
     assert_eq!(t.services(), ["d", "p", "ra", "re"]);
     assert_eq!(t.columns(), ["replicas", "req_rate"]);
     assert_eq!(t.len(), 360);
@@ -163,7 +174,7 @@ fn convert_alibaba_directory() {
             .arg(&out),
         true,
     );
-    let t = io::read_telemetry(&out, &ReadOptions::default(), &NoProgress).unwrap();
+    let t = read_telemetry(&out);
     assert_eq!(t.services(), ["MS_A", "MS_B", "MS_C"]);
     assert_eq!(
         t.series("MS_A", "req_rate").unwrap().to_vec(),
@@ -306,15 +317,8 @@ fn simulate_oracle_changes_only_the_label() {
                 .arg(&out),
             true,
         );
-        let run_json: Value =
-            serde_json::from_str(&std::fs::read_to_string(out.join("run.json")).unwrap()).unwrap();
-        assert_eq!(run_json["oracle"], oracle);
-        io::read_telemetry(
-            &out.join("telemetry.parquet"),
-            &ReadOptions::default(),
-            &NoProgress,
-        )
-        .unwrap()
+        assert_eq!(run_json(&out)["oracle"], oracle);
+        read_telemetry(&out.join("telemetry.parquet"))
     };
     let (expected, realized) = (read("e", "expected"), read("r", "realized"));
     let label = expected.column_index("optimal_replicas").unwrap();
@@ -371,12 +375,7 @@ fn simulate_writes_telemetry_edges_truth_and_spec_reproducibly() {
             "{f} differs between runs"
         );
     }
-    let tel = io::read_telemetry(
-        &a.join("telemetry.parquet"),
-        &ReadOptions::default(),
-        &NoProgress,
-    )
-    .unwrap();
+    let tel = read_telemetry(&a.join("telemetry.parquet"));
     assert_eq!(
         tel.services(),
         ["details", "productpage", "ratings", "reviews"]
@@ -384,8 +383,7 @@ fn simulate_writes_telemetry_edges_truth_and_spec_reproducibly() {
     assert!(tel.column_index("optimal_replicas").is_some());
     let truth = holoscale::datasets::sim::GroundTruth::read_file(&a.join("truth.parquet")).unwrap();
     assert_eq!(truth.edges.len(), 5, "3 calls and 2 planted dependencies");
-    let run_json: Value =
-        serde_json::from_str(&std::fs::read_to_string(a.join("run.json")).unwrap()).unwrap();
+    let run_json = run_json(&a);
     assert_eq!(run_json["seed"], 3);
     assert!(run_json["summary"]["requests"].as_f64().unwrap() > 0.0);
     let bad = run(

@@ -538,24 +538,29 @@ mod tests {
         );
     }
 
-    #[test]
-    fn own_variation_moves_one_operation() {
+    /// Two operations at a constant rate, the first with its own variation.
+    fn two_ops_varying_first(amplitude: f64, memory_ms: f64, hours: i64, seed: u64) -> Workload {
         let own = [OwnVariation {
             op: 0,
-            amplitude: 0.6,
-            memory_ms: 1_800_000.0,
+            amplitude,
+            memory_ms,
             follow: None,
         }];
-        let w = Workload::build(
+        Workload::build(
             &Pattern::Constant,
             10.0,
             10.0,
             &[1.0, 1.0],
             &own,
-            86_400_000,
-            3,
+            hours * 3_600_000,
+            seed,
         )
-        .unwrap();
+        .unwrap()
+    }
+
+    #[test]
+    fn own_variation_moves_one_operation() {
+        let w = two_ops_varying_first(0.6, 1_800_000.0, 24, 3);
         let shares: Vec<f64> = (0..24).map(|h| w.mix(h * 3_600_000, 0)).collect();
         let (lo, hi) = shares
             .iter()
@@ -565,22 +570,7 @@ mod tests {
 
     /// Lag-`k` autocorrelation of operation 0's share relative to the steady operation 1.
     fn own_autocorrelation(memory_ms: f64, k: usize) -> f64 {
-        let own = [OwnVariation {
-            op: 0,
-            amplitude: 0.3,
-            memory_ms,
-            follow: None,
-        }];
-        let w = Workload::build(
-            &Pattern::Constant,
-            10.0,
-            10.0,
-            &[1.0, 1.0],
-            &own,
-            200 * 3_600_000,
-            9,
-        )
-        .unwrap();
+        let w = two_ops_varying_first(0.3, memory_ms, 200, 9);
         let x: Vec<f64> = (0..70_000)
             .map(|i| (w.mix(i * KNOT_MS, 0) / w.mix(i * KNOT_MS, 1)).ln())
             .collect();
