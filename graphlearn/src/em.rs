@@ -391,7 +391,9 @@ where
             .unwrap_or(f64::NAN);
 
         // Graph learning: the generator with the estimator fixed (L_G), or both together.
-        let frozen = model.clone().no_grad();
+        // The paper's step 5 holds a copy of the estimator fixed; the joint variant trains
+        // `model` itself.
+        let frozen = (!em.joint).then(|| model.clone().no_grad());
         let a_old_tensor = affinity_tensor::<B>(&a_old, device);
         let a_old_mask =
             affinity_tensor::<B>(&a_old.mapv(|v| f64::from(u8::from(v != 0.0))), device);
@@ -408,10 +410,9 @@ where
             for starts in data.batches(Split::Train, train.batch_size, Some(order)) {
                 let batch = data.batch::<B>(&starts, device);
                 let a_new = generator.forward(a_old_tensor.clone());
-                let pred = if em.joint {
-                    model.forecast(batch.inputs, a_new.clone())
-                } else {
-                    frozen.forecast(batch.inputs, a_new.clone())
+                let pred = match &frozen {
+                    Some(fixed) => fixed.forecast(batch.inputs, a_new.clone()),
+                    None => model.forecast(batch.inputs, a_new.clone()),
                 };
                 let lp = (pred - batch.targets).abs().mean();
                 let loss = match em.penalty {

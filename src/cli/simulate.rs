@@ -74,6 +74,15 @@ pub enum OracleArg {
     Realized,
 }
 
+impl From<OracleArg> for sim::Oracle {
+    fn from(a: OracleArg) -> sim::Oracle {
+        match a {
+            OracleArg::Expected => sim::Oracle::Expected,
+            OracleArg::Realized => sim::Oracle::Realized,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutFormat {
     Parquet,
@@ -138,10 +147,7 @@ pub fn config(a: &SimulateArgs) -> Result<SimConfig> {
         pattern,
         rates,
         seed: a.seed,
-        oracle: match a.oracle {
-            OracleArg::Expected => sim::Oracle::Expected,
-            OracleArg::Realized => sim::Oracle::Realized,
-        },
+        oracle: a.oracle.into(),
         edges: if a.static_edges {
             sim::EdgeRows::Total
         } else {
@@ -206,10 +212,7 @@ pub fn run_to(a: &SimulateArgs) -> Result<(sim::Output, Vec<PathBuf>)> {
         base_rps: base,
         peak_rps: peak,
         time_scale: a.time_scale,
-        oracle: match a.oracle {
-            OracleArg::Expected => "expected",
-            OracleArg::Realized => "realized",
-        },
+        oracle: cfg.oracle.as_str(),
         holoscale_version: env!("CARGO_PKG_VERSION"),
         summary: out.summary,
     };

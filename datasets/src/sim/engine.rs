@@ -114,6 +114,16 @@ pub enum Oracle {
     Realized,
 }
 
+impl Oracle {
+    /// The name on the command line and in `run.json`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Oracle::Expected => "expected",
+            Oracle::Realized => "realized",
+        }
+    }
+}
+
 /// How a simulation run records call edges.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum EdgeRows {
