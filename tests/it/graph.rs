@@ -6,6 +6,15 @@ use serde_json::Value;
 
 use crate::{holoscale, run, simulate, stderr, stdout};
 
+/// `holoscale graph compare A B --format json`.
+fn compare(a: &str, b: &str) -> Value {
+    serde_json::from_str(&stdout(&run(
+        holoscale().args(["-q", "graph", "compare", a, b, "--format", "json"]),
+        true,
+    )))
+    .unwrap()
+}
+
 #[test]
 fn train_with_em_then_show_and_compare_graphs() {
     let dir = tempfile::tempdir().unwrap();
@@ -107,13 +116,7 @@ fn train_with_em_then_show_and_compare_graphs() {
     assert!((same["f1"].as_f64().unwrap() - 1.0).abs() < 1e-9, "{same}");
 
     // Against the planted truth: every field, latent recall included.
-    let cmp = |a: &str, b: &str| -> Value {
-        serde_json::from_str(&stdout(&run(
-            holoscale().args(["-q", "graph", "compare", a, b, "--format", "json"]),
-            true,
-        )))
-        .unwrap()
-    };
+    let cmp = compare;
     let (m, t) = (model.to_str().unwrap(), truth.to_str().unwrap());
     let vs_truth = cmp(m, t);
     for key in ["jaccard", "precision", "recall", "f1", "latent_recall", "k"] {
@@ -168,5 +171,55 @@ fn train_with_em_then_show_and_compare_graphs() {
     assert!(
         !dir.path().join("bad").exists(),
         "nothing written on a refused setting"
+    );
+}
+
+/// Planted truth on a simulated application: the quick follow-up shop
+/// (`tests/data/quick-follow-up-shop.toml`) plants `search` → `booking` (users book a minute
+/// after they search; the two never call each other). Its truth has k = 2 edges: the call
+/// `profile` → `notify` and that latent pair. The call graph has none of the latent pair; EM
+/// with `--joint-graph-learning` (the documented deviation; the paper's loop learns no edge
+/// here, BENCHMARKS.md "Planted latent dependencies") ranks it in the top k for two of the
+/// three training seeds 1, 2, 3 (7 of seeds 1 to 8 in BENCHMARKS.md): mean latent recall
+/// 0.67 against the 0.6.
+#[test]
+fn joint_em_recovers_the_planted_follow_up_that_the_call_graph_lacks() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = dir.path().join("qf");
+    run(
+        holoscale()
+            .args(["-q", "simulate", "--app"])
+            .arg(crate::data("quick-follow-up-shop.toml"))
+            .args(["--workload", "constant", "--duration", "12h", "--seed", "3"])
+            .arg("--out")
+            .arg(&sim),
+        true,
+    );
+    let truth = sim.join("truth.parquet");
+    let t = truth.to_str().unwrap();
+    let calls = compare(&format!("calls:{}", sim.join("edges.parquet").display()), t);
+    assert_eq!(calls["k"], 2, "{calls}");
+    assert_eq!(calls["latent_recall"], 0.0, "{calls}");
+
+    let mut recalls = Vec::new();
+    for seed in ["1", "2", "3"] {
+        let model = dir.path().join(format!("m{seed}"));
+        run(
+            holoscale()
+                .args(["-q", "train", "--telemetry"])
+                .arg(sim.join("telemetry.parquet"))
+                .args(["--seed", seed, "--em-iterations", "6", "--em-epochs", "3"])
+                .args(["--generator-epochs", "3", "--joint-graph-learning"])
+                .args(["--embedding", "8", "--generator-lr", "0.02", "--out"])
+                .arg(&model),
+            true,
+        );
+        let learned = compare(model.to_str().unwrap(), t);
+        recalls.push(learned["latent_recall"].as_f64().unwrap());
+    }
+    let mean = recalls.iter().sum::<f64>() / recalls.len() as f64;
+    assert!(
+        mean >= 0.6,
+        "latent recall per seed {recalls:?}, mean {mean}"
     );
 }
