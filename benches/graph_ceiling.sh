@@ -28,6 +28,10 @@ if [ ! -x .venv-bench/bin/python ]; then
   .venv-bench/bin/pip install --quiet pyarrow pandas numpy
 fi
 py=.venv-bench/bin/python
+case " $variants " in
+  *" calls "*) ;;
+  *) echo "VARIANTS must include calls (the ratios are to the call graph)" >&2; exit 2 ;;
+esac
 d=bench-data/ceiling-$app-$duration-s$data_seed
 [ -f "$d/telemetry.parquet" ] ||
   "$bin" -q simulate --app "$app" --duration "$duration" --seed "$data_seed" --out "$d"
@@ -67,6 +71,7 @@ for seed in $seeds; do
       complete) args="--edges $d/complete-edges.parquet $fixed" ;;
       em) args="--edges $d/edges.parquet $em" ;;
       joint) args="--edges $d/edges.parquet $em --joint-graph-learning" ;;
+      *) echo "VARIANTS: unknown variant '$variant'" >&2; exit 2 ;;
     esac
     model=$d/model-$variant-$seed
     # shellcheck disable=SC2086
