@@ -1,8 +1,14 @@
 //! holoscale: microservice autoscaling that learns from telemetry.
 //!
-//! This facade re-exports the workspace crates; see the README for the command line.
+//! This facade re-exports the workspace crates and assembles what spans several of them
+//! (the report of a model, [`report::build`]); see the README for the command line.
 
+pub mod error;
+pub mod report;
+
+pub use error::{Error, Result};
 pub use holoscale_datasets as datasets;
 pub use holoscale_estimator as estimator;
 pub use holoscale_graphlearn as graphlearn;
 pub use holoscale_reports as reports;
+pub use holoscale_sim as sim;

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::validate::Report;
+use crate::problem::Report;
 
 /// Everything that can go wrong reading, writing, validating or shaping telemetry.
 ///
@@ -97,6 +97,14 @@ pub enum Error {
     /// Validation found problems that the repair policy does not allow to fix.
     #[error("{}", .0.fatal_summary())]
     Invalid(Box<Report>),
+    /// An output directory exists and holds files.
+    #[error(
+        "{path}: exists and is not empty; choose another output directory, or pass `force` to replace what is there"
+    )]
+    OutputExists {
+        /// The directory.
+        path: PathBuf,
+    },
     /// A parameter is out of its domain.
     #[error("invalid value for `{name}`: {message}")]
     InvalidParameter {
@@ -117,7 +125,7 @@ pub enum Error {
     },
     /// Selected data contain a value that is missing or not finite where a model needs numbers.
     #[error(
-        "{file}: service `{service}`, column `{column}`, at {time}: value is missing or not finite inside the requested window; repair the gap (a larger --max-fill) or choose a time range without it"
+        "{file}: service `{service}`, column `{column}`, at {time}: value is missing or not finite inside the requested window; repair the gap (a larger `max_fill`) or choose a time range without it"
     )]
     MissingValue {
         /// The data source.

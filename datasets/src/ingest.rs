@@ -51,11 +51,11 @@ impl KeyScan {
         let interval_ms = match interval_ms {
             Some(i) if i > 0 => i,
             Some(i) => {
-                return Err(Error::param("interval", format!("must be positive, got {i} ms")));
+                return Err(Error::param("interval_ms", format!("must be positive, got {i} ms")));
             }
             None => infer_interval(&ts).ok_or_else(|| Error::Empty {
                 file: source.to_string(),
-                message: "only one distinct timestamp: cannot infer the sampling interval; give it with --interval".into(),
+                message: "only one distinct timestamp: cannot infer the sampling interval; give it as `interval_ms`".into(),
             })?,
         };
         let start_ms = ts[0];
@@ -64,7 +64,7 @@ impl KeyScan {
         const MAX_STEPS: usize = 100_000_000;
         if len > MAX_STEPS {
             return Err(Error::param(
-                "interval",
+                "interval_ms",
                 format!(
                     "{source}: {len} steps of {interval_ms} ms between the first and last timestamp is more than {MAX_STEPS}; check the interval or the timestamp unit"
                 ),

@@ -2,7 +2,8 @@
 //! (Parquet, CSV, DeepScaler-style `.npz`, Prometheus, the Alibaba microservices trace),
 //! validation and repair with a report that names file, service, column and time, and the
 //! bridge to model tensors (dense `(T, N, F)` arrays, a normaliser fitted on the training
-//! range, sliding windows split by time, burn batches).
+//! range, sliding windows split by time, batches as plain arrays), the ground-truth types, and
+//! telemetry summaries.
 //!
 //! ```
 //! use holoscale_datasets::{io, validate, tensor};
@@ -22,14 +23,17 @@ pub mod edges;
 pub mod error;
 mod ingest;
 pub mod io;
+mod problem;
 pub mod schema;
-pub mod sim;
+pub mod summary;
 pub mod telemetry;
 pub mod tensor;
 pub mod time;
+pub mod truth;
 pub mod validate;
 
 pub use edges::{CallEdge, CallEdges};
 pub use error::{Error, Result};
 pub use telemetry::Telemetry;
+pub use truth::GroundTruth;
 pub use validate::{RepairPolicy, Report};

@@ -1,6 +1,7 @@
-//! The bridge from telemetry to model tensors: a dense `(T, N, F)` array in a fixed service
-//! order, a normaliser fitted on the training range only, sliding windows split by time
-//! without leakage, and burn tensors and batches.
+//! The bridge from telemetry to model inputs: a dense `(T, N, F)` array in a fixed service
+//! order, a normaliser fitted on the training range only, and sliding windows split by time
+//! without leakage, batched as plain arrays (the estimator crate turns them into burn
+//! tensors).
 //!
 //! A window starting at step `s` has inputs at steps `s .. s+τ` and targets at
 //! `s+τ .. s+τ+H`. A window belongs to the split that holds **all of its target steps**;
@@ -11,7 +12,6 @@
 use std::ops::Range;
 use std::path::Path;
 
-use burn::tensor::{Tensor, TensorData, backend::Backend};
 use ndarray::{Array2, Array3, ArrayView3, Axis, s};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
@@ -263,11 +263,7 @@ pub struct WindowSpec {
 impl WindowSpec {
     /// Checks the spec: every length positive.
     pub fn try_new(input: usize, horizon: usize, stride: usize) -> Result<WindowSpec> {
-        for (name, v) in [
-            ("--window", input),
-            ("--horizon", horizon),
-            ("--stride", stride),
-        ] {
+        for (name, v) in [("window", input), ("horizon", horizon), ("stride", stride)] {
             if v == 0 {
                 return Err(Error::param(name, "must be at least 1"));
             }
@@ -391,17 +387,6 @@ pub struct ArrayBatch {
     pub target_times: Vec<i64>,
 }
 
-/// A batch as burn tensors.
-#[derive(Debug, Clone)]
-pub struct Batch<B: Backend> {
-    /// `[B, τ, N, F]`, normalised.
-    pub inputs: Tensor<B, 4>,
-    /// `[B, H, N]`, normalised target.
-    pub targets: Tensor<B, 3>,
-    /// Timestamp of the first target step of each window, ms.
-    pub target_times: Vec<i64>,
-}
-
 /// Options of [`Windowed::new`].
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct WindowOptions {
@@ -469,7 +454,7 @@ impl Windowed {
         let target_dense = Dense::from_telemetry(tel, None, &[target])?;
         if spec.span() > dense.len() {
             return Err(Error::param(
-                "--window",
+                "window",
                 format!(
                     "a window of {} input + {} predicted steps needs {} steps but {} has {}",
                     spec.input,
@@ -484,7 +469,7 @@ impl Windowed {
         let mut train = window_starts(&spec, splits.train.clone());
         if train.is_empty() {
             return Err(Error::param(
-                "--window",
+                "window",
                 format!(
                     "the training range has {} steps, fewer than one window of {}; use a shorter window or more data",
                     splits.train.len(),
@@ -622,42 +607,12 @@ impl Windowed {
         }
     }
 
-    /// The windows starting at `starts` as burn tensors on `device`.
-    pub fn batch<B: Backend>(&self, starts: &[usize], device: &B::Device) -> Batch<B> {
-        self.arrays(starts).to_burn(device)
-    }
-
     /// The normalised input window ending at the last step, `[τ, N, F]`, for a "next step"
     /// prediction.
     pub fn latest_input(&self) -> ArrayView3<'_, f32> {
         let t = self.inputs.dim().0;
         self.inputs.slice(s![t - self.spec.input.., .., ..])
     }
-}
-
-impl ArrayBatch {
-    /// Moves the arrays into burn tensors.
-    pub fn to_burn<B: Backend>(&self, device: &B::Device) -> Batch<B> {
-        Batch {
-            inputs: array4_to_tensor(&self.inputs, device),
-            targets: array3_to_tensor(&self.targets, device),
-            target_times: self.target_times.clone(),
-        }
-    }
-}
-
-/// A 4-d array as a burn tensor (same shape, row-major).
-pub fn array4_to_tensor<B: Backend>(a: &ndarray::Array4<f32>, device: &B::Device) -> Tensor<B, 4> {
-    let shape = a.shape().to_vec();
-    let data: Vec<f32> = a.as_standard_layout().iter().copied().collect();
-    Tensor::from_data(TensorData::new(data, shape), device)
-}
-
-/// A 3-d array as a burn tensor (same shape, row-major).
-pub fn array3_to_tensor<B: Backend>(a: &Array3<f32>, device: &B::Device) -> Tensor<B, 3> {
-    let shape = a.shape().to_vec();
-    let data: Vec<f32> = a.as_standard_layout().iter().copied().collect();
-    Tensor::from_data(TensorData::new(data, shape), device)
 }
 
 #[cfg(test)]
@@ -780,36 +735,8 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(
-            err.contains("--window") && err.contains("81 steps") && err.contains("has 10"),
+            err.contains("`window`") && err.contains("81 steps") && err.contains("has 10"),
             "{err}"
         );
-    }
-
-    #[test]
-    fn batches_become_burn_tensors() {
-        type B = burn::backend::NdArray<f32>;
-        let tel = telemetry(30, 3);
-        let spec = WindowSpec::try_new(5, 2, 1).unwrap();
-        let w = Windowed::new(
-            &tel,
-            &["replicas", "req_rate"],
-            "req_rate",
-            spec,
-            SplitSpec::default(),
-            WindowOptions::default(),
-        )
-        .unwrap();
-        let batches = w.batches(Split::Train, 4, Some(7));
-        assert_eq!(
-            batches,
-            w.batches(Split::Train, 4, Some(7)),
-            "same seed, same order"
-        );
-        let b: Batch<B> = w.batch(&batches[0], &Default::default());
-        assert_eq!(b.inputs.dims(), [4, 5, 3, 2]);
-        assert_eq!(b.targets.dims(), [4, 2, 3]);
-        let arr = w.arrays(&batches[0]);
-        let back: Vec<f32> = b.inputs.into_data().to_vec().unwrap();
-        assert_eq!(back, arr.inputs.iter().copied().collect::<Vec<_>>());
     }
 }

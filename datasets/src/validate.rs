@@ -5,15 +5,12 @@
 //! constant series), repairs what the [`RepairPolicy`] allows, and returns a [`Report`] in
 //! which every problem names the file, the service, the column and the time.
 
-use std::fmt;
-
 use ndarray::s;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::schema;
 use crate::telemetry::Telemetry;
-use crate::time::format_ms;
 
 /// Default longest gap, in steps, that forward filling may close.
 pub const DEFAULT_MAX_FILL: usize = 3;
@@ -121,122 +118,9 @@ impl RepairPolicy {
     }
 }
 
-/// The kinds of problem validation detects.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ProblemKind {
-    /// Timestamps not on the regular grid.
-    IrregularTimestamps,
-    /// Several rows for one (timestamp, service).
-    DuplicateRows,
-    /// Values that are NaN or infinite in the source.
-    NonFinite,
-    /// Negative values in a column that counts something.
-    NegativeValue,
-    /// Missing values inside a service's time range.
-    Gap,
-    /// A service with rows in some steps only.
-    PartialCoverage,
-    /// A column with no value at all for a service.
-    NoValues,
-    /// A series whose observed values are all equal.
-    ConstantSeries,
-}
-
-impl ProblemKind {
-    /// Short human name.
-    pub fn label(self) -> &'static str {
-        match self {
-            ProblemKind::IrregularTimestamps => "irregular timestamps",
-            ProblemKind::DuplicateRows => "duplicate rows",
-            ProblemKind::NonFinite => "NaN or infinite values",
-            ProblemKind::NegativeValue => "negative values",
-            ProblemKind::Gap => "gaps",
-            ProblemKind::PartialCoverage => "service present in some steps only",
-            ProblemKind::NoValues => "column without values",
-            ProblemKind::ConstantSeries => "constant series",
-        }
-    }
-}
-
-/// How a problem was handled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Severity {
-    /// Worth knowing; nothing changed.
-    Warning,
-    /// Changed by the repair policy; the mask records which values were not observed.
-    Repaired,
-    /// Not allowed by the policy: the data are refused.
-    Fatal,
-}
-
-/// One problem: what, where (file, service, column, first time), how often, and what was done.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Problem {
-    /// What kind of problem.
-    pub kind: ProblemKind,
-    /// What was done.
-    pub severity: Severity,
-    /// The file or source.
-    pub file: String,
-    /// The service, when the problem concerns one.
-    pub service: Option<String>,
-    /// The column, when the problem concerns one.
-    pub column: Option<String>,
-    /// First affected time, milliseconds since the epoch.
-    pub time_ms: Option<i64>,
-    /// How many values, rows or steps are affected.
-    pub count: usize,
-    /// What was found and what was done, in words.
-    pub detail: String,
-}
-
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.file)?;
-        if let Some(s) = &self.service {
-            write!(f, ": service `{s}`")?;
-        }
-        if let Some(c) = &self.column {
-            write!(f, ", column `{c}`")?;
-        }
-        if let Some(t) = self.time_ms {
-            write!(f, ", at {}", format_ms(t))?;
-        }
-        write!(f, ": {}", self.detail)
-    }
-}
-
-/// Everything [`repair`] found.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Report {
-    /// The file or source validated.
-    pub file: String,
-    /// Problems in detection order.
-    pub problems: Vec<Problem>,
-    /// Services removed by the policy.
-    pub dropped_services: Vec<String>,
-    /// Steps removed from the start and the end by trimming.
-    pub trimmed_steps: (usize, usize),
-}
+pub use crate::problem::{Problem, ProblemKind, Report, Severity};
 
 impl Report {
-    /// True when nothing was found.
-    pub fn is_clean(&self) -> bool {
-        self.problems.is_empty()
-    }
-
-    /// True when a problem refuses the data.
-    pub fn has_fatal(&self) -> bool {
-        self.problems.iter().any(|p| p.severity == Severity::Fatal)
-    }
-
-    /// Problems of one kind.
-    pub fn of_kind(&self, kind: ProblemKind) -> impl Iterator<Item = &Problem> {
-        self.problems.iter().filter(move |p| p.kind == kind)
-    }
-
     /// `Err(Error::Invalid)` when a problem is fatal.
     pub fn into_result(self) -> Result<Report> {
         if self.has_fatal() {
@@ -244,26 +128,6 @@ impl Report {
         } else {
             Ok(self)
         }
-    }
-
-    /// One paragraph describing the fatal problems, for errors.
-    pub fn fatal_summary(&self) -> String {
-        let fatal: Vec<&Problem> = self
-            .problems
-            .iter()
-            .filter(|p| p.severity == Severity::Fatal)
-            .collect();
-        let mut out = format!(
-            "{}: {} problem(s) that the repair policy does not fix: ",
-            self.file,
-            fatal.len()
-        );
-        let shown: Vec<String> = fatal.iter().take(5).map(|p| p.to_string()).collect();
-        out.push_str(&shown.join("; "));
-        if fatal.len() > 5 {
-            out.push_str(&format!("; and {} more", fatal.len() - 5));
-        }
-        out
     }
 }
 
@@ -305,7 +169,7 @@ pub fn repair(tel: &mut Telemetry, policy: &RepairPolicy) -> Report {
             "{count} sample(s) not on the {} grid; {}",
             crate::time::format_duration_ms(interval),
             if severity == Severity::Fatal {
-                "resample them or pass the right --interval"
+                "resample them or give the right `interval_ms`"
             } else {
                 "moved to the nearest step (samples sharing a step averaged)"
             }
@@ -417,7 +281,7 @@ pub fn repair(tel: &mut Telemetry, policy: &RepairPolicy) -> Report {
                 None,
                 None,
                 t_len,
-                "no observed value at all; remove the service or pass --partial drop".into(),
+                "no observed value at all; remove the service or set `partial` to drop".into(),
             ));
             if policy.partial == PartialCoverage::Drop {
                 report.dropped_services.push(services[n].clone());
@@ -430,13 +294,13 @@ pub fn repair(tel: &mut Telemetry, policy: &RepairPolicy) -> Report {
             let (severity, action) = match policy.partial {
                 PartialCoverage::Leave => (
                     Severity::Warning,
-                    "the steps outside stay missing (--partial drop|trim to change)",
+                    "the steps outside stay missing (set `partial` to drop or trim to change)",
                 ),
                 PartialCoverage::Drop => (Severity::Repaired, "service dropped"),
                 PartialCoverage::Trim => (Severity::Repaired, "time range trimmed"),
                 PartialCoverage::Error => (
                     Severity::Fatal,
-                    "pass --partial drop, trim or leave to accept it",
+                    "set `partial` to drop, trim or leave to accept it",
                 ),
             };
             report.problems.push(problem(
@@ -479,7 +343,7 @@ pub fn repair(tel: &mut Telemetry, policy: &RepairPolicy) -> Report {
                 column: None,
                 time_ms: None,
                 count: n_len,
-                detail: "no step is covered by every service, so trimming leaves nothing; use --partial drop".into(),
+                detail: "no step is covered by every service, so trimming leaves nothing; set `partial` to drop".into(),
             });
         } else {
             report.trimmed_steps = (lo, t_len - 1 - hi);
@@ -667,7 +531,7 @@ fn fill_gaps(tel: &mut Telemetry, policy: &RepairPolicy, report: &mut Report) {
                         "{long} gap(s) longer than the fill limit of {} steps (longest {longest} steps); {}",
                         policy.max_fill,
                         if fatal {
-                            "raise --max-fill or pass --long-gaps leave"
+                            "raise `max_fill` or set `long_gaps` to leave"
                         } else {
                             "left missing"
                         }

@@ -83,7 +83,7 @@ fn long_gaps_are_refused_naming_the_place() {
         "{err}"
     );
     assert!(
-        err.contains("longest 5 steps") && err.contains("--max-fill"),
+        err.contains("longest 5 steps") && err.contains("`max_fill`"),
         "{err}"
     );
 }
@@ -164,7 +164,7 @@ fn services_present_in_some_steps_only_are_reported() {
     .into_result()
     .unwrap_err()
     .to_string();
-    assert!(err.contains("`late`") && err.contains("--partial"), "{err}");
+    assert!(err.contains("`late`") && err.contains("`partial`"), "{err}");
 }
 
 #[test]
@@ -319,7 +319,7 @@ fn npz_with_mismatched_names_is_refused() {
         .unwrap_err()
         .to_string();
     assert!(
-        err.contains("--services") && err.contains("2 services") && err.contains("1 names"),
+        err.contains("`services`") && err.contains("2 services") && err.contains("1 names"),
         "{err}"
     );
     let layout = io::npz::NpzLayout {

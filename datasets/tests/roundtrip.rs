@@ -184,3 +184,13 @@ fn deepscaler_npz_with_given_names() {
     );
     assert_eq!(tel.timestamp(4), 120_000);
 }
+
+#[test]
+fn telemetry_and_its_parts_can_be_shared_between_threads() {
+    fn shared<T: Send + Sync>() {}
+    shared::<holoscale_datasets::Telemetry>();
+    shared::<holoscale_datasets::CallEdges>();
+    shared::<holoscale_datasets::GroundTruth>();
+    shared::<holoscale_datasets::tensor::Windowed>();
+    shared::<holoscale_datasets::validate::Report>();
+}

@@ -146,18 +146,7 @@ impl<B: Backend> Artifact<B> {
     /// Writes the artifact to `dir`, which must not exist or be empty unless `overwrite`.
     /// The files are written to a sibling temporary directory renamed into place at the end.
     pub fn save(&self, dir: &Path, overwrite: bool) -> Result<()> {
-        if dir.exists() {
-            let empty = std::fs::read_dir(dir)
-                .map_err(io(dir, "list"))?
-                .next()
-                .is_none();
-            if !empty && !overwrite {
-                return Err(artifact_err(
-                    dir,
-                    "exists and is not empty; choose another --out or pass --force",
-                ));
-            }
-        }
+        holoscale_datasets::io::check_output_dir(dir, overwrite)?;
         let parent = match dir.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
@@ -216,7 +205,7 @@ impl<B: Backend> Artifact<B> {
         if !dir.is_dir() {
             return Err(artifact_err(
                 dir,
-                "is not a directory; give the --out of `holoscale train`",
+                "is not a directory; give a model directory written by training",
             ));
         }
         // Both files carry the layout version; check it before reading anything else.

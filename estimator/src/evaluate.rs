@@ -110,7 +110,7 @@ pub fn evaluate<B: AutodiffBackend>(
     let starts = data.starts(Split::Test).to_vec();
     if starts.is_empty() {
         return Err(Error::param(
-            "--split",
+            "split",
             "the test range holds no complete window",
         ));
     }

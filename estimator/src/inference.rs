@@ -1,5 +1,8 @@
-//! Loading a trained model and predicting: the next steps from the latest window, or every
-//! window of a telemetry file, written as predictions Parquet (SPEC 2.5) batch by batch.
+//! Loading a trained model and predicting: the next steps from one raw window
+//! ([`Estimator::predict_window`], what a scaler calls every decision), from a rolling buffer
+//! fed one interval at a time ([`RollingWindow`]), from the latest window of a telemetry file
+//! ([`Estimator::predict_next`]), or after every window of a file, written as predictions
+//! Parquet (SPEC 2.5) batch by batch.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -9,15 +12,16 @@ use arrow::array::{
 };
 use arrow::datatypes::{DataType, Field, Schema};
 use burn::prelude::*;
-use ndarray::{Array3, Axis, s};
+use ndarray::{Array2, Array3, ArrayView2, ArrayView3, Axis, s};
 
 use crate::artifact::Artifact;
+use crate::data::array4_to_tensor;
 use crate::error::{Error, Result};
 use crate::model::Forecaster;
 use crate::training::affinity_tensor;
 use holoscale_datasets::Telemetry;
 use holoscale_datasets::schema;
-use holoscale_datasets::tensor::{Normalizer, array4_to_tensor};
+use holoscale_datasets::tensor::Normalizer;
 use holoscale_datasets::time::format_ms;
 
 /// The rounding rule of SPEC 3 (DeepScaler's scaling loop): floor when the fractional part is
@@ -47,6 +51,24 @@ pub struct Forecast {
     pub values: Vec<Vec<f64>>,
     /// Rounded, clamped replicas, `[horizon][services]`.
     pub replicas: Vec<Vec<u32>>,
+}
+
+/// What a model takes as input: the order of its services and features, the window length
+/// and the sampling interval.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputSpec {
+    /// Services, in the order of a window's second axis.
+    pub services: Vec<String>,
+    /// Feature columns, in the order of a window's third axis.
+    pub features: Vec<String>,
+    /// Steps τ of a window.
+    pub window: usize,
+    /// Predicted steps H.
+    pub horizon: usize,
+    /// Interval between steps, ms.
+    pub interval_ms: i64,
+    /// The predicted column.
+    pub target: String,
 }
 
 /// Counts of a batch prediction.
@@ -120,9 +142,8 @@ impl<B: Backend> Estimator<B> {
         }
     }
 
-    /// Checks that `tel` has the model's services, features and interval, and returns its
-    /// features as a standardised `[T, N, F]` array in model order.
-    pub fn features_of(&self, tel: &Telemetry) -> Result<Array3<f32>> {
+    /// Checks that `tel` has the model's services, features and interval.
+    fn check_fits(&self, tel: &Telemetry) -> Result<()> {
         let want = &self.artifact.services;
         let missing: Vec<&String> = want
             .iter()
@@ -163,9 +184,17 @@ impl<B: Backend> Estimator<B> {
                 ),
             ));
         }
+        Ok(())
+    }
+
+    /// Checks that `tel` has the model's services, features and interval, and returns its
+    /// features as a standardised `[T, N, F]` array in model order.
+    pub fn features_of(&self, tel: &Telemetry) -> Result<Array3<f32>> {
+        self.check_fits(tel)?;
+        let cfg = &self.artifact.config.data;
         let dense = holoscale_datasets::tensor::Dense::from_telemetry(
             tel,
-            Some(want.as_slice()),
+            Some(self.artifact.services.as_slice()),
             &cfg.features,
         )?;
         let mut values = dense.values;
@@ -188,28 +217,157 @@ impl<B: Backend> Estimator<B> {
         round_replicas(v, m.rounding_threshold, m.min_replicas, m.max_replicas)
     }
 
-    /// Predicts the next `H` steps after the last window of `tel`.
+    /// The order and sizes of the model's input.
+    pub fn input_spec(&self) -> InputSpec {
+        let cfg = &self.artifact.config.data;
+        InputSpec {
+            services: self.artifact.services.clone(),
+            features: cfg.features.clone(),
+            window: cfg.window,
+            horizon: cfg.horizon,
+            interval_ms: cfg.interval_ms,
+            target: cfg.target.clone(),
+        }
+    }
+
+    /// Predicts the next `H` steps after the last window of `tel`: the latest τ steps,
+    /// taken in the model's service and feature order, through [`Estimator::predict_window`].
     pub fn predict_next(&self, tel: &Telemetry) -> Result<Forecast> {
-        let x = self.features_of(tel)?;
-        let tau = self.artifact.config.data.window;
-        let t_len = x.dim().0;
+        self.check_fits(tel)?;
+        let cfg = &self.artifact.config.data;
+        let tau = cfg.window;
+        let t_len = tel.len();
         if t_len < tau {
             return Err(self.mismatch(
                 tel,
                 format!("{t_len} steps are fewer than the model's window of {tau}"),
             ));
         }
-        let window = x.slice(s![t_len - tau.., .., ..]);
-        if let Some(((t, n, f), _)) = window.indexed_iter().find(|(_, v)| !v.is_finite()) {
+        let svc: Vec<usize> = self
+            .artifact
+            .services
+            .iter()
+            .map(|s| tel.service_index(s).expect("checked"))
+            .collect();
+        let cols: Vec<usize> = cfg
+            .features
+            .iter()
+            .map(|f| tel.column_index(f).expect("checked"))
+            .collect();
+        let values = tel.values();
+        let window = Array3::from_shape_fn((tau, svc.len(), cols.len()), |(t, n, f)| {
+            values[[t_len - tau + t, svc[n], cols[f]]]
+        });
+        let z = self.standardize(window.view())?;
+        self.forecast(&z, tel.timestamp(t_len - 1), tel.source(), &|t| {
+            format_ms(tel.timestamp(t_len - tau + t))
+        })
+    }
+
+    /// Predicts the next `H` steps after one raw window `[τ, N, F]` of unstandardised
+    /// values in the model's service and feature order ([`Estimator::input_spec`]), whose
+    /// last step is at `last_ms`. A missing (NaN) value is an error naming the service,
+    /// column and time.
+    pub fn predict_window(&self, window: ArrayView3<'_, f64>, last_ms: i64) -> Result<Forecast> {
+        let cfg = &self.artifact.config.data;
+        let want = (cfg.window, self.artifact.services.len(), cfg.features.len());
+        if window.dim() != want {
+            return Err(Error::Shape {
+                what: "prediction window [τ, services, features]".into(),
+                expected: format!("{want:?}"),
+                got: format!("{:?}", window.dim()),
+            });
+        }
+        let z = self.standardize(window)?;
+        let interval = cfg.interval_ms;
+        let tau = cfg.window as i64;
+        self.forecast(&z, last_ms, "window", &|t| {
+            format_ms(last_ms - (tau - 1 - t as i64) * interval)
+        })
+    }
+
+    /// An empty rolling window for this model: push one interval at a time, then
+    /// [`Estimator::predict_rolling`].
+    pub fn rolling_window(&self) -> RollingWindow {
+        let cfg = &self.artifact.config.data;
+        let norm = self.normalizer();
+        let index = |f: &String| {
+            norm.features
+                .iter()
+                .position(|x| x == f)
+                .expect("a saved normaliser covers the model's features")
+        };
+        let (mean, std) = cfg
+            .features
+            .iter()
+            .map(|f| (norm.mean[index(f)], norm.std[index(f)]))
+            .unzip();
+        RollingWindow {
+            spec: self.input_spec(),
+            mean,
+            std,
+            buf: vec![f32::NAN; cfg.window * self.artifact.services.len() * cfg.features.len()],
+            head: 0,
+            len: 0,
+            last_ms: None,
+        }
+    }
+
+    /// Predicts the next `H` steps after the window held by `buffer` (which must be full).
+    pub fn predict_rolling(&self, buffer: &RollingWindow) -> Result<Forecast> {
+        if buffer.spec != self.input_spec() {
+            return Err(Error::param(
+                "rolling window",
+                "was made for another model; build it with this model's rolling_window()",
+            ));
+        }
+        let last_ms =
+            buffer
+                .last_ms
+                .filter(|_| buffer.is_full())
+                .ok_or_else(|| Error::InvalidParameter {
+                    name: "rolling window".into(),
+                    message: format!(
+                        "holds {} of the {} steps the model needs",
+                        buffer.len, buffer.spec.window
+                    ),
+                })?;
+        let z = buffer.window();
+        let interval = buffer.spec.interval_ms;
+        let tau = buffer.spec.window as i64;
+        self.forecast(&z, last_ms, "rolling window", &|t| {
+            format_ms(last_ms - (tau - 1 - t as i64) * interval)
+        })
+    }
+
+    /// Standardises a raw window in model order, as training did (values as f32 first).
+    fn standardize(&self, window: ArrayView3<'_, f64>) -> Result<Array3<f32>> {
+        let mut z = window.mapv(|v| v as f32);
+        self.artifact
+            .normalizer
+            .apply(&self.artifact.config.data.features, &mut z)?;
+        Ok(z)
+    }
+
+    /// The forecast after a standardised window `[τ, N, F]` whose last step is at
+    /// `last_ms`; `source` and `time_of` (step → time) name a missing value.
+    fn forecast(
+        &self,
+        z: &Array3<f32>,
+        last_ms: i64,
+        source: &str,
+        time_of: &dyn Fn(usize) -> String,
+    ) -> Result<Forecast> {
+        if let Some(((t, n, f), _)) = z.indexed_iter().find(|(_, v)| !v.is_finite()) {
             return Err(holoscale_datasets::Error::MissingValue {
-                file: tel.source().to_string(),
+                file: source.to_string(),
                 service: self.artifact.services[n].clone(),
                 column: self.artifact.config.data.features[f].clone(),
-                time: format_ms(tel.timestamp(t_len - tau + t)),
+                time: time_of(t),
             }
             .into());
         }
-        let batch = window.to_owned().insert_axis(Axis(0));
+        let batch = z.view().insert_axis(Axis(0)).to_owned();
         let pred = self.forward(&batch)?; // [1, H, N]
         let h = pred.dim().1;
         let mut values = Vec::with_capacity(h);
@@ -221,10 +379,11 @@ impl<B: Backend> Estimator<B> {
             replicas.push(row.iter().map(|&v| self.round(v)).collect());
             values.push(row);
         }
+        let interval = self.artifact.config.data.interval_ms;
         Ok(Forecast {
             services: self.artifact.services.clone(),
             times_ms: (0..h)
-                .map(|k| tel.end_ms() + (k as i64 + 1) * tel.interval_ms())
+                .map(|k| last_ms + (k as i64 + 1) * interval)
                 .collect(),
             values,
             replicas,
@@ -384,6 +543,161 @@ impl<B: Backend> Estimator<B> {
             skipped: stats_skipped,
             rows,
         })
+    }
+}
+
+/// A rolling input window for per-step inference: a scaler pushes one interval of raw
+/// telemetry at a time, standardised once on the way in, and the model predicts from the
+/// latest τ intervals without re-reading or re-standardising the history
+/// ([`Estimator::predict_rolling`]). Build it with [`Estimator::rolling_window`].
+///
+/// Intervals must arrive in order on the model's grid. An interval that is skipped (a
+/// missed scrape of every service) is held as missing, so predicting from a window that
+/// includes it names the missing values; pushing later rows fills the window again.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RollingWindow {
+    spec: InputSpec,
+    /// Per feature (model order), the normaliser's mean and standard deviation.
+    mean: Vec<f64>,
+    std: Vec<f64>,
+    /// `[τ][N][F]` ring of standardised values; slot `head` is the oldest.
+    buf: Vec<f32>,
+    head: usize,
+    len: usize,
+    last_ms: Option<i64>,
+}
+
+impl RollingWindow {
+    /// The model input this window feeds.
+    pub fn spec(&self) -> &InputSpec {
+        &self.spec
+    }
+
+    /// Intervals held (at most the window τ).
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True before the first push.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// True when it holds a whole window.
+    pub fn is_full(&self) -> bool {
+        self.len == self.spec.window
+    }
+
+    /// Timestamp of the latest interval, ms.
+    pub fn last_ms(&self) -> Option<i64> {
+        self.last_ms
+    }
+
+    fn step_len(&self) -> usize {
+        self.spec.services.len() * self.spec.features.len()
+    }
+
+    /// Appends a slot (dropping the oldest when full) and returns its index.
+    fn advance(&mut self) -> usize {
+        let tau = self.spec.window;
+        if self.len < tau {
+            self.len += 1;
+            (self.head + self.len - 1) % tau
+        } else {
+            let slot = self.head;
+            self.head = (self.head + 1) % tau;
+            slot
+        }
+    }
+
+    /// Checks that `time_ms` comes after the latest interval on the grid, and holds the
+    /// intervals skipped in between as missing.
+    fn arrive(&mut self, time_ms: i64) -> Result<()> {
+        let interval = self.spec.interval_ms;
+        if let Some(last) = self.last_ms {
+            let gap = time_ms - last;
+            if gap <= 0 || gap % interval != 0 {
+                return Err(Error::InvalidParameter {
+                    name: "rolling window".into(),
+                    message: format!(
+                        "an interval at {} does not follow the latest one at {} on the model's {interval} ms grid",
+                        format_ms(time_ms),
+                        format_ms(last)
+                    ),
+                });
+            }
+            let skipped = ((gap / interval - 1) as usize).min(self.spec.window);
+            let step = self.step_len();
+            for _ in 0..skipped {
+                let slot = self.advance();
+                self.buf[slot * step..(slot + 1) * step].fill(f32::NAN);
+            }
+        }
+        self.last_ms = Some(time_ms);
+        Ok(())
+    }
+
+    /// Pushes the interval ending at `time_ms`: `row` is `[N, F]`, raw values in the model's
+    /// service and feature order (NaN where a value is missing).
+    pub fn push(&mut self, time_ms: i64, row: ArrayView2<'_, f64>) -> Result<()> {
+        let want = (self.spec.services.len(), self.spec.features.len());
+        if row.dim() != want {
+            return Err(Error::Shape {
+                what: "rolling-window row [services, features]".into(),
+                expected: format!("{want:?}"),
+                got: format!("{:?}", row.dim()),
+            });
+        }
+        self.arrive(time_ms)?;
+        let slot = self.advance();
+        let step = self.step_len();
+        let f_len = want.1;
+        let out = &mut self.buf[slot * step..(slot + 1) * step];
+        for ((n, f), &v) in row.indexed_iter() {
+            // As training standardised: the value as f32, then (v − mean) / std.
+            out[n * f_len + f] = ((v as f32 as f64 - self.mean[f]) / self.std[f]) as f32;
+        }
+        Ok(())
+    }
+
+    /// Pushes step `t` of `tel`, taking the model's services and features by name.
+    pub fn push_telemetry(&mut self, tel: &Telemetry, t: usize) -> Result<()> {
+        if t >= tel.len() {
+            return Err(Error::InvalidParameter {
+                name: "step".into(),
+                message: format!("{t} is beyond the {} steps of {}", tel.len(), tel.source()),
+            });
+        }
+        let svc = self
+            .spec
+            .services
+            .iter()
+            .map(|s| tel.require_service(s))
+            .collect::<holoscale_datasets::Result<Vec<_>>>()?;
+        let cols = self
+            .spec
+            .features
+            .iter()
+            .map(|f| tel.require_column(f))
+            .collect::<holoscale_datasets::Result<Vec<_>>>()?;
+        let values = tel.values();
+        let row = Array2::from_shape_fn((svc.len(), cols.len()), |(n, f)| {
+            values[[t, svc[n], cols[f]]]
+        });
+        self.push(tel.timestamp(t), row.view())
+    }
+
+    /// The window in time order, `[τ, N, F]` (standardised).
+    fn window(&self) -> Array3<f32> {
+        let tau = self.spec.window;
+        let (n, f) = (self.spec.services.len(), self.spec.features.len());
+        let step = n * f;
+        let mut out = Vec::with_capacity(tau * step);
+        for k in 0..self.len {
+            let slot = (self.head + k) % tau;
+            out.extend_from_slice(&self.buf[slot * step..(slot + 1) * step]);
+        }
+        Array3::from_shape_vec((self.len, n, f), out).expect("len·N·F values")
     }
 }
 

@@ -18,6 +18,7 @@
 pub mod affinity;
 pub mod artifact;
 pub mod baselines;
+pub mod data;
 pub mod error;
 pub mod evaluate;
 pub mod inference;
@@ -28,6 +29,6 @@ pub mod training;
 
 pub use artifact::Artifact;
 pub use error::{Error, Result};
-pub use inference::{Estimator, Forecast};
+pub use inference::{Estimator, Forecast, InputSpec, RollingWindow};
 pub use pipeline::{Preset, TrainOptions, train};
 pub use training::{EpochReport, ModelKind, TrainConfig};

@@ -27,7 +27,7 @@ pub enum Preset {
 }
 
 /// Everything `holoscale train` can set.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TrainOptions {
     /// Target column; `None`: `optimal_replicas` when present, else `replicas`.
     pub target: Option<String>,
@@ -164,7 +164,7 @@ pub fn starting_affinity(
             }
         }
         None => {
-            notes.push("no call edges given (--edges): the estimator starts from the identity affinity and sees no dependencies".into());
+            notes.push("no call edges given: the estimator starts from the identity affinity and sees no dependencies".into());
             (Array2::eye(services.len()), "identity")
         }
     }

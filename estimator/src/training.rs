@@ -13,6 +13,7 @@ use ndarray::{Array2, Array3};
 use serde::{Deserialize, Serialize};
 
 use crate::baselines::{GruForecaster, GruForecasterConfig, Tgcn, TgcnConfig};
+use crate::data::BurnBatches;
 use crate::error::{Error, Result};
 use crate::model::{Forecaster, Stgcn, StgcnConfig};
 use holoscale_datasets::tensor::{Split, Windowed};
@@ -53,16 +54,22 @@ impl TrainConfig {
     pub fn check(&self) -> Result<()> {
         let bad = |name: &str, msg: &str| Err(Error::param(name, msg));
         if !(self.learning_rate > 0.0 && self.learning_rate <= 1.0) {
-            return bad("--lr", "must be in (0, 1]");
+            return bad("learning_rate", "must be in (0, 1]");
         }
         if self.weight_decay.is_nan() || self.weight_decay < 0.0 {
-            return bad("--weight-decay", "must be >= 0");
+            return bad("weight_decay", "must be >= 0");
         }
         if !(self.min_learning_rate >= 0.0 && self.min_learning_rate <= self.learning_rate) {
-            return bad("min learning rate", "must be in [0, learning rate]");
+            return bad("min_learning_rate", "must be in [0, learning_rate]");
         }
-        if self.batch_size == 0 || self.max_epochs == 0 || self.cosine_t_max == 0 {
-            return bad("--batch / --epochs", "must be at least 1");
+        if self.batch_size == 0 {
+            return bad("batch_size", "must be at least 1");
+        }
+        if self.max_epochs == 0 {
+            return bad("max_epochs", "must be at least 1");
+        }
+        if self.cosine_t_max == 0 {
+            return bad("cosine_t_max", "must be at least 1");
         }
         Ok(())
     }

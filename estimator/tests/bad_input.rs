@@ -145,5 +145,5 @@ fn training_refuses_bad_settings() {
         train: TrainConfig::new().with_learning_rate(-1.0),
         ..options()
     });
-    assert!(msg.contains("--lr"), "{msg}");
+    assert!(msg.contains("`learning_rate`"), "{msg}");
 }

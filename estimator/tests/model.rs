@@ -206,7 +206,7 @@ fn save_load_predict_gives_the_same_numbers() {
         .latest_input()
         .to_owned()
         .insert_axis(ndarray::Axis(0));
-    let x = holoscale_datasets::tensor::array4_to_tensor::<B>(&window, &dev());
+    let x = holoscale_estimator::data::array4_to_tensor::<B>(&window, &dev());
     let a = holoscale_estimator::training::affinity_tensor::<B>(&trained.artifact.affinity, &dev());
     let z = values(trained.artifact.model.forecast(x, a))[0] as f64;
     let before = trained
@@ -234,7 +234,7 @@ fn save_load_predict_gives_the_same_numbers() {
             .save(&path, false)
             .unwrap_err()
             .to_string()
-            .contains("--force")
+            .contains("`force`")
     );
     assert!(Estimator::load(&path).is_ok());
 }

@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::generator::{GeneratorConfig, GraphGenerator, norm_eps_array};
 use holoscale_datasets::tensor::{Split, Windowed};
+use holoscale_estimator::data::BurnBatches;
 use holoscale_estimator::model::Forecaster;
 use holoscale_estimator::training::{
     EpochReport, EpochStep, TrainConfig, Trainer, affinity_tensor, check_affinity, target_std,
@@ -101,46 +102,46 @@ impl EmConfig {
     pub fn check(&self) -> Result<()> {
         let bad = |name: &str, msg: &str| Err(Error::param(name, msg));
         if self.iterations == 0 {
-            return bad("em iterations", "must be at least 1");
+            return bad("em.iterations", "must be at least 1");
         }
         if self.epochs_per_iteration == 0 {
-            return bad("em epochs per iteration", "must be at least 1");
+            return bad("em.epochs_per_iteration", "must be at least 1");
         }
         if self.generator_epochs == 0 {
-            return bad("em generator epochs", "must be at least 1");
+            return bad("em.generator_epochs", "must be at least 1");
         }
         if self.max_set == 0 {
-            return bad("em set size (N_max)", "must be at least 1");
+            return bad("em.max_set", "must be at least 1");
         }
         if !(self.delta > 0.0 && self.delta < 1.0) {
-            return bad("em delta", "must be in (0, 1)");
+            return bad("em.delta", "must be in (0, 1)");
         }
         if self.embedding == 0 {
-            return bad("em embedding", "must be at least 1");
+            return bad("em.embedding", "must be at least 1");
         }
         if let Some(e) = self.epsilon
             && !(e > 0.0 && e < 1.0)
         {
-            return bad("em epsilon", "must be in (0, 1)");
+            return bad("em.epsilon", "must be in (0, 1)");
         }
         if let Some(s) = self.init_std
             && !(s > 0.0 && s.is_finite())
         {
-            return bad("em generator init std", "must be positive");
+            return bad("em.init_std", "must be positive");
         }
         if !(self.generator_lr > 0.0 && self.generator_lr <= 1.0) {
-            return bad("em generator learning rate", "must be in (0, 1]");
+            return bad("em.generator_lr", "must be in (0, 1]");
         }
         if !(0.0..=1.0).contains(&self.newest_share) {
-            return bad("em newest share", "must be in [0, 1]");
+            return bad("em.newest_share", "must be in [0, 1]");
         }
         if !(self.temperature > 0.0 && self.temperature.is_finite()) {
-            return bad("em temperature", "must be positive");
+            return bad("em.temperature", "must be positive");
         }
         if let EdgePenalty::Soft { scale } = self.penalty
             && !(scale > 0.0 && scale.is_finite())
         {
-            return bad("em soft penalty scale", "must be positive");
+            return bad("em.penalty.scale", "must be positive");
         }
         Ok(())
     }

@@ -18,6 +18,14 @@ pub enum Error {
         /// What is wrong and what is expected.
         message: String,
     },
+    /// A graph spec names nothing readable, or two sides cannot be compared.
+    #[error("{spec}: {message}")]
+    Graph {
+        /// The graph spec (a path, `calls:`, `od:` or `cc:`).
+        spec: String,
+        /// What is wrong and what is expected.
+        message: String,
+    },
     /// Two graphs or a graph and its service list disagree.
     #[error("{what}: {message}")]
     Mismatch {

@@ -14,9 +14,11 @@
 //! # Ok(()) }
 //! ```
 
+pub mod compare;
 pub mod em;
 pub mod error;
 pub mod generator;
+pub mod history;
 pub mod metrics;
 pub mod pipeline;
 pub mod sources;
@@ -24,4 +26,6 @@ pub mod sources;
 pub use em::{EdgePenalty, EmConfig, EmEvent, EmOutcome, IterationReport};
 pub use error::{Error, Result};
 pub use generator::{GeneratorConfig, GraphGenerator};
-pub use pipeline::{GraphSources, Learned, train};
+pub use history::EmHistory;
+pub use pipeline::{Learned, train};
+pub use sources::GraphSources;

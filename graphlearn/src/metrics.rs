@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::sources::check_square;
-use holoscale_datasets::sim::truth::{GroundTruth, TruthKind};
+use holoscale_datasets::truth::{GroundTruth, TruthKind};
 
 /// The undirected weights of `a`: `max(A[i, j], A[j, i])` off the diagonal, 0 on it.
 pub fn undirected(a: &Array2<f64>) -> Array2<f64> {
@@ -101,6 +101,16 @@ impl TruthPairs {
         out.latent.retain(|p| !calls.contains(p));
         Ok(out)
     }
+}
+
+/// The truth as a symmetric 0/1 matrix over `n` services: 1 for every true pair.
+pub fn truth_matrix(pairs: &TruthPairs, n: usize) -> Array2<f64> {
+    let mut m = Array2::zeros((n, n));
+    for &(i, j) in &pairs.all {
+        m[[i, j]] = 1.0;
+        m[[j, i]] = 1.0;
+    }
+    m
 }
 
 /// How well a graph's strongest edges recover a ground truth.

@@ -4,25 +4,14 @@
 
 use burn::module::AutodiffModule;
 use burn::tensor::backend::AutodiffBackend;
-use serde::Serialize;
 
 use crate::em::{self, EmConfig, EmEvent, IterationReport, SetMember};
 use crate::error::{Error, Result};
-use crate::sources::{self, normalize};
+use crate::history::{EmHistory, HISTORY_FILE};
+use crate::sources::{self, GraphSources, normalize};
 use holoscale_datasets::{CallEdges, Telemetry};
 use holoscale_estimator::pipeline::{TrainOptions, Trained, prepare};
 use holoscale_estimator::training::ModelKind;
-
-/// Which matrices start the affinity set besides the invocation graph (or the identity
-/// without call edges). DeepScaler starts from the invocation graph alone, the default.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct GraphSources {
-    /// Add the OD relationships of the call edges (eq. 15).
-    pub od: bool,
-    /// Add the CC relationships (eq. 16) of this telemetry column over the training steps,
-    /// with this threshold.
-    pub cc: Option<(String, f64)>,
-}
 
 /// An estimator trained with EM graph learning.
 #[derive(Debug)]
@@ -36,15 +25,8 @@ pub struct Learned<B: burn::prelude::Backend> {
     pub set: Vec<SetMember>,
     /// The iteration whose estimator and affinity were kept.
     pub best_iteration: usize,
-}
-
-#[derive(Serialize)]
-struct History<'a> {
-    config: &'a EmConfig,
-    sources: &'a GraphSources,
-    starting_set: Vec<&'a str>,
-    best_iteration: usize,
-    iterations: &'a [IterationReport],
+    /// What `graph_learning.json` holds.
+    pub history: EmHistory,
 }
 
 /// Trains the estimator of `opts` with EM graph learning (`em`), starting from the
@@ -61,14 +43,14 @@ pub fn train<B: AutodiffBackend>(
     em.check()?;
     if opts.kind == ModelKind::Gru {
         return Err(Error::param(
-            "--model",
-            "graph learning needs a model that uses the graph (stgcn or tgcn); pass --no-graph-learning for gru",
+            "model",
+            "graph learning needs a model that uses the graph (stgcn or tgcn); train gru without graph learning",
         ));
     }
     if extra.od && edges.is_none() {
         return Err(Error::param(
-            "--graph-sources od",
-            "OD relationships need call edges (--edges)",
+            "graph_sources.od",
+            "OD relationships need call edges",
         ));
     }
     let mut prepared = prepare(tel, edges, opts)?;
@@ -111,14 +93,13 @@ pub fn train<B: AutodiffBackend>(
         device,
         progress,
     )?;
-    let history = History {
-        config: em,
-        sources: extra,
-        starting_set: starting_set.iter().map(String::as_str).collect(),
+    let history = EmHistory {
+        config: em.clone(),
+        sources: extra.clone(),
+        starting_set,
         best_iteration: outcome.best_iteration,
-        iterations: &outcome.iterations,
+        iterations: outcome.iterations.clone(),
     };
-    let history = serde_json::to_value(&history).expect("EM history serialises");
     let mut trained = prepared.into_trained(
         opts,
         outcome.model.valid(),
@@ -130,11 +111,12 @@ pub fn train<B: AutodiffBackend>(
     trained
         .artifact
         .extra_json
-        .push(("graph_learning.json".into(), history));
+        .push((HISTORY_FILE.into(), history.to_json()));
     Ok(Learned {
         trained,
         iterations: outcome.iterations,
         set: outcome.set,
         best_iteration: outcome.best_iteration,
+        history,
     })
 }

@@ -9,11 +9,23 @@
 use ndarray::{Array2, ArrayView2};
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use holoscale_datasets::{CallEdges, Telemetry};
 
 pub use holoscale_estimator::affinity::{invocation, normalize};
+
+/// Which matrices start the affinity set besides the invocation graph (or the identity
+/// without call edges). DeepScaler starts from the invocation graph alone, the default.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GraphSources {
+    /// Add the OD relationships of the call edges (eq. 15).
+    pub od: bool,
+    /// Add the CC relationships (eq. 16) of this telemetry column over the training steps,
+    /// with this threshold.
+    pub cc: Option<(String, f64)>,
+}
 
 /// Kinds of affinity, as written in the `kind` column of affinity Parquet (SPEC 2.5).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -122,7 +134,7 @@ pub fn spearman(x: &[f64], y: &[f64]) -> Option<f64> {
 /// `threshold`, else 0; the diagonal is 0. Constant series correlate with nothing.
 pub fn cc_matrix(series: ArrayView2<'_, f64>, threshold: f64) -> Result<Array2<f64>> {
     if !(0.0..1.0).contains(&threshold) {
-        return Err(Error::param("cc threshold", "must be in [0, 1)"));
+        return Err(Error::param("cc_threshold", "must be in [0, 1)"));
     }
     let n = series.ncols();
     let cols: Vec<Vec<f64>> = (0..n).map(|j| series.column(j).to_vec()).collect();

@@ -4,8 +4,8 @@
 use approx::assert_abs_diff_eq;
 use burn::backend::{Autodiff, NdArray};
 use holoscale_datasets::Telemetry;
-use holoscale_datasets::sim::spec::LatentKind;
-use holoscale_datasets::sim::truth::{GroundTruth, TruthEdge, TruthKind};
+use holoscale_datasets::truth::LatentKind;
+use holoscale_datasets::truth::{GroundTruth, TruthEdge, TruthKind};
 use holoscale_estimator::pipeline::TrainOptions;
 use holoscale_estimator::training::TrainConfig;
 use holoscale_graphlearn::em::{combination_weights, edge_penalty, prune};
@@ -74,14 +74,14 @@ fn settings_are_checked_before_anything_runs() {
     let tel = planted(60);
     let opts = options(1);
     for (bad, name) in [
-        (EmConfig::new().with_iterations(0), "iterations"),
-        (EmConfig::new().with_max_set(0), "N_max"),
-        (EmConfig::new().with_delta(1.5), "delta"),
-        (EmConfig::new().with_epsilon(Some(0.0)), "epsilon"),
-        (EmConfig::new().with_newest_share(2.0), "newest"),
+        (EmConfig::new().with_iterations(0), "`em.iterations`"),
+        (EmConfig::new().with_max_set(0), "`em.max_set`"),
+        (EmConfig::new().with_delta(1.5), "`em.delta`"),
+        (EmConfig::new().with_epsilon(Some(0.0)), "`em.epsilon`"),
+        (EmConfig::new().with_newest_share(2.0), "`em.newest_share`"),
         (
             EmConfig::new().with_penalty(EdgePenalty::Soft { scale: -1.0 }),
-            "soft",
+            "`em.penalty.scale`",
         ),
     ] {
         let err = train::<AB>(

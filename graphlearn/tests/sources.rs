@@ -2,8 +2,8 @@
 
 use approx::assert_abs_diff_eq;
 use holoscale_datasets::CallEdges;
-use holoscale_datasets::sim::spec::LatentKind;
-use holoscale_datasets::sim::truth::{GroundTruth, TruthEdge, TruthKind};
+use holoscale_datasets::truth::LatentKind;
+use holoscale_datasets::truth::{GroundTruth, TruthEdge, TruthKind};
 use holoscale_graphlearn::metrics::{TruthPairs, edge_scores, top_pairs, weighted_jaccard};
 use holoscale_graphlearn::sources::{
     cc_matrix, from_graph, normalize, od, ranks, spearman, to_graph, union,

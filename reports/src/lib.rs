@@ -27,6 +27,7 @@ pub mod figure;
 pub mod graph;
 pub mod heatmap;
 pub mod html;
+pub mod number;
 pub mod series;
 pub mod style;
 
@@ -37,4 +38,5 @@ pub use figure::{Figure, Rendered, to_png, to_svg, write_atomic};
 pub use graph::{DependencyGraph, DrawnEdge, EdgeKind, Placement};
 pub use heatmap::{Heatmaps, Matrix};
 pub use html::{FigureEntry, Report, Table, escape};
+pub use number::num;
 pub use series::{Predictions, ServiceSeries};

@@ -2,13 +2,12 @@
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
-use std::path::Path;
 
 use anyhow::Result;
 use clap::{Args, Subcommand};
 
-use holoscale::datasets::sim::apps;
-use holoscale::datasets::sim::spec::{AppSpec, Profile, ServiceKind};
+use holoscale::sim::apps;
+use holoscale::sim::spec::{AppSpec, Profile, ServiceKind, TreeNode};
 
 use super::output::{Table, num, print};
 
@@ -39,14 +38,6 @@ pub struct ShowArgs {
     /// Seed of random applications.
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
-}
-
-/// Loads a built-in application by name or a spec from a `.toml` file.
-pub fn load(app: &str, seed: u64) -> Result<AppSpec> {
-    if app.ends_with(".toml") || Path::new(app).is_file() {
-        return Ok(AppSpec::from_file(Path::new(app))?);
-    }
-    Ok(apps::builtin(app, seed)?)
 }
 
 pub fn run(args: AppsArgs) -> Result<()> {
@@ -84,7 +75,7 @@ fn list() -> Result<()> {
 }
 
 fn show(a: ShowArgs) -> Result<()> {
-    let spec = load(&a.app, a.seed)?;
+    let spec = apps::resolve(&a.app, a.seed)?;
     if a.toml {
         return print(&spec.to_toml());
     }
@@ -174,7 +165,7 @@ fn show(a: ShowArgs) -> Result<()> {
     print(&out)
 }
 
-fn render_tree(tree: &[holoscale::datasets::sim::spec::TreeNode], k: usize) -> String {
+fn render_tree(tree: &[TreeNode], k: usize) -> String {
     let node = &tree[k];
     let mut s = node.service.clone();
     if node.fanout != 1.0 {

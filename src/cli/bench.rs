@@ -5,7 +5,7 @@
 //! memory (VmHWM).
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Result, bail};
 use clap::{Args, Subcommand};
@@ -14,8 +14,9 @@ use rand::{RngExt, SeedableRng};
 use serde::Serialize;
 
 use holoscale::datasets::io::{self, NoProgress, ReadOptions, WriteOptions};
-use holoscale::datasets::{Telemetry, schema};
+use holoscale::datasets::{Telemetry, schema, time};
 
+use super::measure::{median, peak_rss_mib};
 use super::output::print_json;
 
 #[derive(Debug, Args)]
@@ -225,15 +226,15 @@ struct SimResult {
 }
 
 fn simulate(a: SimBenchArgs) -> Result<()> {
-    use holoscale::datasets::sim::{self, policy};
+    use holoscale::sim::{self, policy};
     if a.runs == 0 {
         bail!("--runs must be at least 1");
     }
-    let spec = super::apps::load(&a.app, a.seed)?;
+    let spec = sim::apps::resolve(&a.app, a.seed)?;
     let cfg = sim::SimConfig {
-        tick_ms: holoscale::datasets::time::parse_duration_ms(&a.tick, "--tick")?,
-        interval_ms: holoscale::datasets::time::parse_duration_ms(&a.interval, "--interval")?,
-        duration_ms: holoscale::datasets::time::parse_duration_ms(&a.duration, "--duration")?,
+        tick_ms: time::parse_duration_ms(&a.tick, "--tick")?,
+        interval_ms: time::parse_duration_ms(&a.interval, "--interval")?,
+        duration_ms: time::parse_duration_ms(&a.duration, "--duration")?,
         seed: a.seed,
         edges: if a.static_edges {
             sim::EdgeRows::Total
@@ -245,15 +246,9 @@ fn simulate(a: SimBenchArgs) -> Result<()> {
     let ticks = (cfg.duration_ms / cfg.interval_ms * (cfg.interval_ms / cfg.tick_ms)) as u64;
     let mut times = Vec::with_capacity(a.runs);
     for run in 0..a.runs {
-        let mut pol = policy::by_name(&a.policy, spec.services.len(), a.seed).ok_or_else(|| {
-            anyhow::anyhow!(
-                "--policy `{}`: choose one of {}",
-                a.policy,
-                policy::POLICIES.join(", ")
-            )
-        })?;
+        let mut pol = policy::by_name(&a.policy, spec.services.len(), a.seed)?;
         let start = Instant::now();
-        let out = sim::simulate(&spec, &cfg, pol.as_mut(), &NoProgress)?;
+        let out = sim::simulate(&spec, &cfg, &mut pol, &NoProgress)?;
         let took = start.elapsed();
         tracing::info!(
             "run {}/{}: {:.3} s ({} rows)",
@@ -277,38 +272,4 @@ fn simulate(a: SimBenchArgs) -> Result<()> {
         service_steps_per_s: (ticks * spec.services.len() as u64) as f64 / median.as_secs_f64(),
         peak_rss_mib: peak_rss_mib(),
     })
-}
-
-/// Sorts `times` and returns the median.
-pub fn median(times: &mut [Duration]) -> Duration {
-    times.sort();
-    let n = times.len();
-    if n % 2 == 1 {
-        times[n / 2]
-    } else {
-        (times[n / 2 - 1] + times[n / 2]) / 2
-    }
-}
-
-/// Peak resident memory of this process (Linux `VmHWM`), MiB.
-pub fn peak_rss_mib() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib / 1024.0)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn median_of_odd_and_even_counts() {
-        let ms = Duration::from_millis;
-        assert_eq!(median(&mut [ms(5), ms(1), ms(3)]), ms(3));
-        assert_eq!(
-            median(&mut [ms(4), ms(1), ms(3), ms(2)]),
-            Duration::from_micros(2500)
-        );
-    }
 }

@@ -19,9 +19,10 @@ use holoscale::estimator::Estimator;
 use holoscale::estimator::evaluate::{EvalOptions, evaluate};
 use holoscale::estimator::training::ModelSpec;
 
-use super::bench::{median, peak_rss_mib};
-use super::estimate::{DeviceArg, TrainArgs, on_device};
+use super::device::on_device;
+use super::measure::{median, peak_rss_mib};
 use super::output::print_json;
+use super::train::TrainArgs;
 
 #[derive(Debug, Args)]
 pub struct TrainBenchArgs {
@@ -61,10 +62,7 @@ pub fn run(a: TrainBenchArgs) -> Result<()> {
         .as_deref()
         .map(ds::io::read_edges)
         .transpose()?;
-    let device_name = match a.train.device {
-        DeviceArg::Cpu => "cpu",
-        DeviceArg::Cuda => "cuda",
-    };
+    let device_name = a.train.device.name();
     on_device!(a.train.device, |AB, device| bench_on::<AB>(
         &tel,
         edges.as_ref(),

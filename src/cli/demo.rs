@@ -3,24 +3,34 @@
 //! Simulates the default application (Online Boutique under DeepScaler's workload pattern,
 //! HPA collecting the data, 30 s telemetry), trains the estimator with EM graph learning,
 //! predicts every window, evaluates against the baselines on the test range, and writes the
-//! HTML report. Each stage runs the same code as its own command (`simulate`, `train`,
-//! `predict`, `report`), with the flags the demo prints, so a user can re-run any stage.
+//! HTML report. Each stage calls the same functions as its own command (`simulate`, `train`,
+//! `predict`, `report`) with the settings the demo logs as that command's flags, so a user
+//! can re-run any stage.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Result;
-use clap::{Args, Parser};
+use clap::Args;
 
-use super::estimate::{self, DeviceArg, PredictArgs, TrainArgs};
+use holoscale::datasets::{self as ds};
+use holoscale::estimator::TrainOptions;
+use holoscale::estimator::evaluate::EvalOptions;
+use holoscale::graphlearn::compare::CcOptions;
+use holoscale::graphlearn::{EmConfig, GraphSources};
+
+use super::TelemetryArgs;
+use super::device::DeviceArg;
+use super::estimate::{parse_baselines, predict_every_window};
 use super::output::print;
-use super::report::{self, ReportArgs, check_out};
+use super::report::{ReportJob, write_report};
 use super::simulate::{OracleArg, OutFormat, SimulateArgs, run_to};
+use super::train::{Schedule, train_and_save};
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Directory for the demo's files (created if needed).
     #[arg(long, default_value = "holoscale-demo")]
-    pub out: PathBuf,
+    pub out: std::path::PathBuf,
     /// Replace the files of an earlier demo in --out.
     #[arg(long)]
     pub force: bool,
@@ -57,21 +67,11 @@ pub struct DemoArgs {
     pub device: DeviceArg,
 }
 
-/// Parses a stage's arguments exactly as its command would.
-#[derive(Debug, Parser)]
-struct Stage<T: Args> {
-    #[command(flatten)]
-    args: T,
-}
-
-fn stage<T: Args>(argv: &[String]) -> Result<T> {
-    Ok(Stage::<T>::try_parse_from(argv)?.args)
-}
-
 fn path(p: &Path) -> String {
     p.display().to_string()
 }
 
+/// Logs a stage with the command line that runs it on its own.
 fn heading(k: usize, what: &str, argv: &[String]) {
     let shown: Vec<String> = argv
         .iter()
@@ -86,8 +86,13 @@ fn heading(k: usize, what: &str, argv: &[String]) {
     tracing::info!("[{k}/4] {what}: holoscale {}", shown.join(" "));
 }
 
+/// `args` as owned strings.
+fn argv(args: &[&str]) -> Vec<String> {
+    args.iter().map(|a| a.to_string()).collect()
+}
+
 pub fn run(a: DemoArgs) -> Result<()> {
-    check_out(&a.out, a.force)?;
+    ds::io::check_output_dir(&a.out, a.force)?;
     let duration = a
         .duration
         .clone()
@@ -104,10 +109,9 @@ pub fn run(a: DemoArgs) -> Result<()> {
         }
         .into()
     });
-    let device = match a.device {
-        DeviceArg::Cpu => "cpu",
-        DeviceArg::Cuda => "cuda",
-    };
+    let device = a.device.name();
+    let seed = a.seed.to_string();
+    let force: &[&str] = if a.force { &["--force"] } else { &[] };
     let start = std::time::Instant::now();
 
     // 1. Simulate.
@@ -128,20 +132,23 @@ pub fn run(a: DemoArgs) -> Result<()> {
         out: a.out.clone(),
         format: OutFormat::Parquet,
     };
+    let out_dir = path(&a.out);
     heading(
         1,
         "simulating",
-        &[
-            "simulate".into(),
-            "--app".into(),
-            a.app.clone(),
-            "--duration".into(),
-            duration.clone(),
-            "--seed".into(),
-            a.seed.to_string(),
-            "--out".into(),
-            path(&a.out),
-        ],
+        &argv(&[
+            "simulate",
+            "--app",
+            &a.app,
+            "--duration",
+            &duration,
+            "--gaps",
+            "0.001",
+            "--seed",
+            &seed,
+            "--out",
+            &out_dir,
+        ]),
     );
     let (out, files) = run_to(&sim)?;
     let s = out.summary;
@@ -153,83 +160,129 @@ pub fn run(a: DemoArgs) -> Result<()> {
         100.0 * s.slo_violation_share,
         s.core_hours,
     ))?;
-    let (telemetry, edges, truth) = (&files[0], &files[1], &files[2]);
+    let (telemetry, edges_file, truth_file) = (&files.telemetry, &files.edges, &files.truth);
     let model = a.out.join("model");
     let predictions = a.out.join("predictions.parquet");
     let report_dir = a.out.join("report");
+    let tel = TelemetryArgs::of(telemetry).load()?;
+    let edges = ds::io::read_edges(edges_file)?;
 
     // 2. Train with EM graph learning.
-    let mut argv: Vec<String> = vec![
-        "train".into(),
-        "--telemetry".into(),
-        path(telemetry),
-        "--edges".into(),
-        path(edges),
-        "--out".into(),
-        path(&model),
-        "--seed".into(),
-        a.seed.to_string(),
-        "--epochs".into(),
+    let opts = TrainOptions {
+        train: holoscale::estimator::TrainConfig::new()
+            .with_max_epochs(epochs)
+            .with_seed(a.seed),
+        ..TrainOptions::default()
+    };
+    let em = EmConfig::new()
+        .with_iterations(em_iterations)
+        .with_epochs_per_iteration(em_epochs)
+        .with_generator_epochs(generator_epochs);
+    let (epochs_s, iters_s, em_epochs_s, gen_s) = (
         epochs.to_string(),
-        "--em-iterations".into(),
         em_iterations.to_string(),
-        "--em-epochs".into(),
         em_epochs.to_string(),
-        "--generator-epochs".into(),
         generator_epochs.to_string(),
-        "--device".into(),
-        device.into(),
-    ];
-    if a.force {
-        argv.push("--force".into());
-    }
-    heading(2, "training with EM graph learning", &argv);
-    estimate::train(stage::<TrainArgs>(&argv)?)?;
+    );
+    let mut train_argv = argv(&[
+        "train",
+        "--telemetry",
+        &path(telemetry),
+        "--edges",
+        &path(edges_file),
+        "--out",
+        &path(&model),
+        "--seed",
+        &seed,
+        "--epochs",
+        &epochs_s,
+        "--em-iterations",
+        &iters_s,
+        "--em-epochs",
+        &em_epochs_s,
+        "--generator-epochs",
+        &gen_s,
+        "--device",
+        device,
+    ]);
+    train_argv.extend(argv(force));
+    heading(2, "training with EM graph learning", &train_argv);
+    train_and_save(
+        &tel,
+        Some(&edges),
+        &opts,
+        &Schedule::Em(em, GraphSources::default()),
+        &model,
+        a.force,
+        a.device,
+    )?;
 
     // 3. Predict every window.
-    let argv: Vec<String> = vec![
-        "predict".into(),
-        "--model".into(),
-        path(&model),
-        "--telemetry".into(),
-        path(telemetry),
-        "--out".into(),
-        path(&predictions),
-        "--device".into(),
-        device.into(),
-    ];
-    heading(3, "predicting every window", &argv);
-    estimate::predict(stage::<PredictArgs>(&argv)?)?;
+    heading(
+        3,
+        "predicting every window",
+        &argv(&[
+            "predict",
+            "--model",
+            &path(&model),
+            "--telemetry",
+            &path(telemetry),
+            "--out",
+            &path(&predictions),
+            "--device",
+            device,
+        ]),
+    );
+    predict_every_window(&model, &tel, &predictions, 256, a.device)?;
 
     // 4. Evaluate against the baselines and write the report.
-    let mut argv: Vec<String> = vec![
-        "report".into(),
-        "--model".into(),
-        path(&model),
-        "--telemetry".into(),
-        path(telemetry),
-        "--edges".into(),
-        path(edges),
-        "--truth".into(),
-        path(truth),
-        "--baselines".into(),
-        baselines,
-        "--out".into(),
-        path(&report_dir),
-        "--device".into(),
-        device.into(),
-    ];
-    if a.force {
-        argv.push("--force".into());
-    }
+    let mut report_argv = argv(&[
+        "report",
+        "--model",
+        &path(&model),
+        "--telemetry",
+        &path(telemetry),
+        "--edges",
+        &path(edges_file),
+        "--truth",
+        &path(truth_file),
+        "--baselines",
+        &baselines,
+        "--out",
+        &path(&report_dir),
+        "--device",
+        device,
+    ]);
+    report_argv.extend(argv(force));
     heading(
         4,
         "evaluating against the baselines and writing the report",
-        &argv,
+        &report_argv,
     );
-    report::run(stage::<ReportArgs>(&argv)?)?;
+    ds::io::check_output_dir(&report_dir, a.force)?;
+    let truth = ds::GroundTruth::read_file(truth_file)?;
+    // The seasonal-naive baseline's default season: 24 h.
+    let season = (86_400_000 / tel.interval_ms()).max(1) as usize;
+    write_report(&ReportJob {
+        model: &model,
+        telemetry_path: telemetry,
+        telemetry: &tel,
+        edges: Some(&edges),
+        truth: Some(&truth),
+        evaluation: EvalOptions {
+            baselines: parse_baselines(&baselines)?,
+            season,
+            rounded: false,
+        },
+        baselines: &baselines,
+        cc: CcOptions::default(),
+        top: holoscale::report::DEFAULT_TOP,
+        out: &report_dir,
+        device: a.device,
+    })?;
     print(&format!(
-        "\ndemo finished in {:.0} s. Open {} in a browser; the data, model, predictions and metrics are in {}\n",
+        "wrote {}\n\ndemo finished in {:.0} s. Open {} in a browser; the data, model, predictions and metrics are in {}\n",
+        path(&report_dir.join("report.html")),
         start.elapsed().as_secs_f64(),
         path(&report_dir.join("report.html")),
         path(&a.out)

@@ -6,9 +6,10 @@ use anyhow::Result;
 use clap::{Args, ValueEnum};
 use serde::Serialize;
 
+use holoscale::datasets::CallEdges;
 use holoscale::datasets::io::{self, Content, Format};
+use holoscale::datasets::summary::{Summary, summarize};
 use holoscale::datasets::validate::{self, Problem, ProblemKind, Severity};
-use holoscale::datasets::{CallEdges, Telemetry, schema, time};
 
 use super::output::{Table, num, print, print_json};
 use super::{InputArgs, RepairArgs};
@@ -35,37 +36,6 @@ pub enum InspectFormat {
     Json,
 }
 
-/// Statistics of one column over its observed values.
-#[derive(Debug, Serialize)]
-pub struct ColumnStats {
-    pub name: String,
-    pub meaning: Option<&'static str>,
-    pub observed_share: f64,
-    pub min: f64,
-    pub mean: f64,
-    pub max: f64,
-    pub std: f64,
-}
-
-/// Everything `inspect` reports about telemetry.
-#[derive(Debug, Serialize)]
-pub struct Summary {
-    pub file: String,
-    pub services: Vec<String>,
-    pub start: String,
-    pub end: String,
-    pub interval: String,
-    pub steps: usize,
-    pub cells: usize,
-    pub observed_cells: usize,
-    pub filled_cells: usize,
-    pub missing_cells: usize,
-    pub columns: Vec<ColumnStats>,
-    pub missing_standard_columns: Vec<String>,
-    pub problems: Vec<Problem>,
-    pub refused: bool,
-}
-
 pub fn run(args: InspectArgs) -> Result<()> {
     let format = Format::from_path(&args.file)?;
     if format != Format::Npz && io::sniff(&args.file)? == Content::Edges {
@@ -78,72 +48,6 @@ pub fn run(args: InspectArgs) -> Result<()> {
     match args.format {
         InspectFormat::Json => print_json(&summary),
         InspectFormat::Table => print(&render(&summary, args.all)),
-    }
-}
-
-/// Column statistics and counts of a (repaired) telemetry.
-pub fn summarize(tel: &Telemetry, problems: Vec<Problem>) -> Summary {
-    let (t, n, c) = tel.values().dim();
-    let cells = t * n * c;
-    let observed = tel.observed_count();
-    let finite = tel.values().iter().filter(|v| v.is_finite()).count();
-    let columns = (0..c)
-        .map(|k| {
-            let (mut cnt, mut sum, mut sq, mut lo, mut hi) =
-                (0usize, 0.0, 0.0, f64::INFINITY, f64::NEG_INFINITY);
-            for ti in 0..t {
-                for ni in 0..n {
-                    if tel.observed()[[ti, ni, k]] {
-                        let v = tel.values()[[ti, ni, k]];
-                        cnt += 1;
-                        sum += v;
-                        sq += v * v;
-                        lo = lo.min(v);
-                        hi = hi.max(v);
-                    }
-                }
-            }
-            let mean = if cnt > 0 { sum / cnt as f64 } else { f64::NAN };
-            let std = if cnt > 0 {
-                (sq / cnt as f64 - mean * mean).max(0.0).sqrt()
-            } else {
-                f64::NAN
-            };
-            ColumnStats {
-                name: tel.columns()[k].clone(),
-                meaning: schema::describe(&tel.columns()[k]),
-                observed_share: if t * n > 0 {
-                    cnt as f64 / (t * n) as f64
-                } else {
-                    0.0
-                },
-                min: if cnt > 0 { lo } else { f64::NAN },
-                mean,
-                max: if cnt > 0 { hi } else { f64::NAN },
-                std,
-            }
-        })
-        .collect();
-    let refused = problems.iter().any(|p| p.severity == Severity::Fatal);
-    Summary {
-        file: tel.source().to_string(),
-        services: tel.services().to_vec(),
-        start: time::format_ms(tel.start_ms()),
-        end: time::format_ms(tel.end_ms()),
-        interval: time::format_duration_ms(tel.interval_ms()),
-        steps: t,
-        cells,
-        observed_cells: observed,
-        filled_cells: finite.saturating_sub(observed),
-        missing_cells: cells - finite,
-        columns,
-        missing_standard_columns: schema::STANDARD_COLUMNS
-            .iter()
-            .filter(|c| tel.column_index(c).is_none())
-            .map(|c| c.to_string())
-            .collect(),
-        problems,
-        refused,
     }
 }
 

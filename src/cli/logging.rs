@@ -8,6 +8,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tracing_subscriber::EnvFilter;
 
 use holoscale::datasets::io::Progress;
+use holoscale::estimator::EpochReport;
 
 static QUIET: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
 
@@ -30,11 +31,12 @@ pub fn init(quiet: bool, verbose: u8) {
         .try_init();
 }
 
-/// Prints the error and its causes as one paragraph on stderr.
+/// Prints the error and its causes as one paragraph on stderr, with the library's field
+/// names shown as the flags that set them.
 pub fn report_error(err: &anyhow::Error) {
     #[allow(clippy::print_stderr)]
     {
-        eprintln!("error: {err:#}");
+        eprintln!("error: {}", super::flags::cli_text(&format!("{err:#}")));
     }
 }
 
@@ -100,5 +102,62 @@ impl Progress for Bar {
         }
         let (label, start) = self.phase.lock().expect("progress lock").clone();
         tracing::debug!("{label}: done in {:.2?}", start.elapsed());
+    }
+}
+
+/// A bar over epochs showing losses; log lines when stderr is not a terminal.
+pub struct EpochBar {
+    bar: Option<ProgressBar>,
+}
+
+impl EpochBar {
+    pub fn new(label: &str, epochs: usize) -> EpochBar {
+        let bar = Bar::draws().then(|| {
+            let b =
+                ProgressBar::with_draw_target(Some(epochs as u64), ProgressDrawTarget::stderr());
+            b.set_style(
+                ProgressStyle::with_template(
+                    "{prefix:>8} epoch {pos}/{len} [{bar:24}] {msg} ({eta} left)",
+                )
+                .expect("static template")
+                .progress_chars("=> "),
+            );
+            b.set_prefix(label.to_string());
+            b
+        });
+        EpochBar { bar }
+    }
+
+    pub fn update(&self, label: &str, r: &EpochReport) {
+        let msg = format!(
+            "loss {:.4}, val loss {:.4}, val MAE {:.4}",
+            r.train_loss, r.val_loss, r.val_mae
+        );
+        match &self.bar {
+            Some(b) => {
+                b.set_position(r.epoch as u64);
+                b.set_message(msg);
+            }
+            None => tracing::info!(
+                "{label} epoch {}/{}: {msg} ({:.1} s)",
+                r.epoch,
+                r.max_epochs,
+                r.seconds
+            ),
+        }
+    }
+
+    /// A line above the bar (a log line without one).
+    pub fn note(&self, msg: &str) {
+        match &self.bar {
+            Some(b) => b.println(msg),
+            None => tracing::info!("{msg}"),
+        }
+    }
+
+    pub fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
     }
 }

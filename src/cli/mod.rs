@@ -15,14 +15,18 @@ mod bench;
 mod bench_estimator;
 mod convert;
 mod demo;
+pub mod device;
 mod estimate;
+mod flags;
 mod graph;
 mod import;
 mod inspect;
 pub mod logging;
+mod measure;
 mod output;
 mod report;
 mod simulate;
+mod train;
 
 /// holoscale: learn service dependencies, estimate replicas and scale microservices from
 /// telemetry.
@@ -60,7 +64,7 @@ enum Command {
     /// Import telemetry and call edges from an external system.
     Import(import::ImportArgs),
     /// Train the replica estimator (or a baseline network) on telemetry.
-    Train(estimate::TrainArgs),
+    Train(train::TrainArgs),
     /// Predict with a trained model: the next step, or every window of a file.
     Predict(estimate::PredictArgs),
     /// Evaluate a trained model and the baselines on the test range.
@@ -84,7 +88,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Inspect(a) => inspect::run(a),
         Command::Convert(a) => convert::run(a),
         Command::Import(a) => import::run(a),
-        Command::Train(a) => estimate::train(a),
+        Command::Train(a) => train::run(a),
         Command::Predict(a) => estimate::predict(a),
         Command::Evaluate(a) => estimate::evaluate_cmd(a),
         Command::Graph(a) => graph::run(a),
@@ -136,6 +140,19 @@ pub enum StrictArg {
     Error,
 }
 
+impl Default for RepairArgs {
+    /// The flags' defaults.
+    fn default() -> Self {
+        RepairArgs {
+            max_fill: ds::validate::DEFAULT_MAX_FILL,
+            long_gaps: LongGapsArg::Error,
+            partial: PartialArg::Leave,
+            duplicates: StrictArg::Repair,
+            irregular: StrictArg::Repair,
+        }
+    }
+}
+
 impl RepairArgs {
     pub fn policy(&self) -> RepairPolicy {
         RepairPolicy::default()
@@ -163,7 +180,7 @@ impl RepairArgs {
 
 /// How to read an input file: its sampling interval, and for `.npz` arrays the names and
 /// times that the array does not carry.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Default, Args)]
 pub struct InputArgs {
     /// Sampling interval (30s, 1m, ...); from the file's metadata or inferred when absent.
     #[arg(long, value_name = "DURATION")]
@@ -225,6 +242,38 @@ impl InputArgs {
     }
 }
 
+/// Telemetry input shared by the commands that read one file.
+#[derive(Debug, Args)]
+pub struct TelemetryArgs {
+    /// Telemetry file (.parquet, .csv, .npz).
+    #[arg(long)]
+    pub telemetry: PathBuf,
+    #[command(flatten)]
+    pub repair: RepairArgs,
+    #[command(flatten)]
+    pub input: InputArgs,
+}
+
+impl TelemetryArgs {
+    /// A file read with the default flags.
+    pub fn of(path: &Path) -> TelemetryArgs {
+        TelemetryArgs {
+            telemetry: path.to_path_buf(),
+            repair: RepairArgs::default(),
+            input: InputArgs::default(),
+        }
+    }
+
+    /// Reads, validates and repairs the telemetry, logging what validation found.
+    pub fn load(&self) -> Result<ds::Telemetry> {
+        let mut tel = self.input.read(&self.telemetry)?;
+        let report = ds::validate::repair(&mut tel, &self.repair.policy());
+        log_report(&report);
+        report.into_result()?;
+        Ok(tel)
+    }
+}
+
 /// Logs what validation found: repaired problems at info level, warnings and refusals at
 /// warn level, a few per kind. A report identical to one already logged by this process
 /// (the demo reads the same telemetry in three stages) is logged once, then at debug level.
@@ -254,9 +303,10 @@ pub fn log_report(report: &ds::Report) {
     for kind in kinds {
         let of_kind: Vec<_> = report.problems.iter().filter(|p| p.kind == kind).collect();
         for p in of_kind.iter().take(3) {
+            let text = flags::cli_text(&p.to_string());
             match p.severity {
-                Severity::Repaired => tracing::info!("{p}"),
-                _ => tracing::warn!("{p}"),
+                Severity::Repaired => tracing::info!("{text}"),
+                _ => tracing::warn!("{text}"),
             }
         }
         if of_kind.len() > 3 {

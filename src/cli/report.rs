@@ -2,26 +2,23 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
 use burn::tensor::backend::AutodiffBackend;
 use clap::Args;
-use ndarray::Array2;
 
-use holoscale::datasets::sim::truth::GroundTruth;
+use holoscale::datasets::truth::GroundTruth;
 use holoscale::datasets::{self as ds, time};
 use holoscale::estimator::Artifact;
-use holoscale::estimator::evaluate::{EvalOptions, Evaluation};
-use holoscale::estimator::inference::round_replicas;
-use holoscale::estimator::metrics::{MetricRow, write_parquet};
-use holoscale::graphlearn::metrics::{self as gm, TruthPairs};
-use holoscale::graphlearn::sources;
-use holoscale::reports::{
-    DependencyGraph, EpochPoint, ErrorBars, FigureEntry, Heatmaps, IterationPoint, Matrix,
-    Placement, Predictions, Rendered, Report, ServiceSeries, Table, TrainingCurves,
-};
+use holoscale::estimator::evaluate::EvalOptions;
+use holoscale::estimator::metrics::write_parquet;
+use holoscale::graphlearn::EmHistory;
+use holoscale::graphlearn::compare::CcOptions;
+use holoscale::report::{ReportInputs, build};
 
-use super::estimate::{DeviceArg, TelemetryArgs, evaluate_with_bars, on_device, parse_baselines};
-use super::output::{num, print};
+use super::TelemetryArgs;
+use super::device::{DeviceArg, on_device};
+use super::estimate::{evaluate_with_bars, parse_baselines};
+use super::output::print;
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
@@ -56,7 +53,7 @@ pub struct ReportArgs {
     #[arg(long, default_value_t = 0.8)]
     pub cc_threshold: f64,
     /// Most learned edges that are not calls to draw and list.
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = holoscale::report::DEFAULT_TOP)]
     pub top: usize,
     /// Compute device.
     #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
@@ -64,7 +61,7 @@ pub struct ReportArgs {
 }
 
 pub fn run(a: ReportArgs) -> Result<()> {
-    check_out(&a.out, a.force)?;
+    ds::io::check_output_dir(&a.out, a.force)?;
     let tel = a.data.load()?;
     let edges_path = a.edges.clone().or_else(|| {
         let p = a.data.telemetry.with_file_name("edges.parquet");
@@ -79,555 +76,75 @@ pub fn run(a: ReportArgs) -> Result<()> {
     let truth = a.truth.as_deref().map(GroundTruth::read_file).transpose()?;
     let season =
         (time::parse_duration_ms(&a.season, "--season")? / tel.interval_ms()).max(1) as usize;
-    let opts = EvalOptions {
-        baselines: parse_baselines(&a.baselines)?,
-        season,
-        rounded: false,
+    let job = ReportJob {
+        model: &a.model,
+        telemetry_path: &a.data.telemetry,
+        telemetry: &tel,
+        edges: edges.as_ref(),
+        truth: truth.as_ref(),
+        evaluation: EvalOptions {
+            baselines: parse_baselines(&a.baselines)?,
+            season,
+            rounded: false,
+        },
+        baselines: &a.baselines,
+        cc: CcOptions {
+            column: a.cc_column.clone(),
+            threshold: a.cc_threshold,
+        },
+        top: a.top,
+        out: &a.out,
+        device: a.device,
     };
-    let path = on_device!(a.device, |AB, device| write_report::<AB>(
-        &tel,
-        edges.as_ref(),
-        truth.as_ref(),
-        &opts,
-        &a,
-        &device
-    ))?;
+    let path = write_report(&job)?;
     print(&format!("wrote {}\n", path.display()))
 }
 
-/// Refuses a non-empty `out` unless `force`.
-pub fn check_out(out: &Path, force: bool) -> Result<()> {
-    if out.exists()
-        && !force
-        && std::fs::read_dir(out)
-            .map(|mut d| d.next().is_some())
-            .unwrap_or(true)
-    {
-        bail!(
-            "{}: exists and is not empty; choose another --out or pass --force",
-            out.display()
-        );
-    }
-    Ok(())
+/// A report to write: the model, its inputs and where the report goes.
+pub struct ReportJob<'a> {
+    pub model: &'a Path,
+    pub telemetry_path: &'a Path,
+    pub telemetry: &'a ds::Telemetry,
+    pub edges: Option<&'a ds::CallEdges>,
+    pub truth: Option<&'a GroundTruth>,
+    pub evaluation: EvalOptions,
+    pub baselines: &'a str,
+    pub cc: CcOptions,
+    pub top: usize,
+    pub out: &'a Path,
+    pub device: DeviceArg,
 }
 
-fn write_report<AB: AutodiffBackend>(
-    tel: &ds::Telemetry,
-    edges: Option<&ds::CallEdges>,
-    truth: Option<&GroundTruth>,
-    opts: &EvalOptions,
-    a: &ReportArgs,
+/// Evaluates the model against the baselines (with a bar per trained baseline) and writes
+/// `metrics.parquet`, `report.html` and the figures into `job.out`. The demo's last stage.
+pub fn write_report(job: &ReportJob<'_>) -> Result<PathBuf> {
+    on_device!(job.device, |AB, device| write_report_on::<AB>(job, &device))
+}
+
+fn write_report_on<AB: AutodiffBackend>(
+    job: &ReportJob<'_>,
     device: &AB::Device,
 ) -> Result<PathBuf> {
-    let artifact = Artifact::<AB::InnerBackend>::load(&a.model, device)?;
-    let ev = evaluate_with_bars::<AB>(&artifact, tel, edges, opts, device)?;
-    std::fs::create_dir_all(&a.out)
-        .with_context(|| format!("cannot create {}", a.out.display()))?;
-    write_parquet(&ev.rows, &a.out.join("metrics.parquet"))?;
+    let artifact = Artifact::<AB::InnerBackend>::load(job.model, device)?;
+    let history = EmHistory::load(job.model)?;
+    let ev =
+        evaluate_with_bars::<AB>(&artifact, job.telemetry, job.edges, &job.evaluation, device)?;
+    std::fs::create_dir_all(job.out).map_err(|e| ds::Error::io(job.out, "create", e))?;
+    write_parquet(&ev.rows, &job.out.join("metrics.parquet"))?;
     tracing::info!("drawing the figures");
-    let report = build(&artifact, tel, edges, truth, &ev, a)?;
-    Ok(report.write(&a.out)?)
-}
-
-/// Position of `name` in `services`.
-fn index_in(services: &[String], name: &str) -> Option<usize> {
-    services.iter().position(|s| s == name)
-}
-
-/// `name = value` rows of a JSON value, nested keys joined by dots.
-fn flatten_json(prefix: &str, v: &serde_json::Value, out: &mut Vec<(String, String)>) {
-    match v {
-        serde_json::Value::Object(map) => {
-            for (k, x) in map {
-                let key = if prefix.is_empty() {
-                    k.clone()
-                } else {
-                    format!("{prefix}.{k}")
-                };
-                flatten_json(&key, x, out);
-            }
-        }
-        serde_json::Value::Array(items) if items.iter().all(|x| !x.is_object()) => {
-            let parts: Vec<String> = items.iter().map(json_text).collect();
-            out.push((prefix.to_string(), parts.join(", ")));
-        }
-        other => out.push((prefix.to_string(), json_text(other))),
-    }
-}
-
-fn json_text(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::String(s) => s.clone(),
-        serde_json::Value::Null => "none".into(),
-        other => other.to_string(),
-    }
-}
-
-/// The EM history of a model directory, when it was trained with graph learning.
-fn em_history(dir: &Path) -> Result<Option<serde_json::Value>> {
-    let path = dir.join("graph_learning.json");
-    if !path.is_file() {
-        return Ok(None);
-    }
-    let text = std::fs::read_to_string(&path)
-        .with_context(|| format!("cannot read {}", path.display()))?;
-    let v = serde_json::from_str(&text)
-        .with_context(|| format!("{}: malformed JSON", path.display()))?;
-    Ok(Some(v))
-}
-
-fn iterations(history: Option<&serde_json::Value>) -> Vec<IterationPoint> {
-    let Some(items) = history
-        .and_then(|h| h.get("iterations"))
-        .and_then(|i| i.as_array())
-    else {
-        return Vec::new();
-    };
-    let f = |x: &serde_json::Value, k: &str| x.get(k).and_then(|v| v.as_f64()).unwrap_or(f64::NAN);
-    items
-        .iter()
-        .map(|x| IterationPoint {
-            iteration: f(x, "iteration") as usize,
-            val_mae: f(x, "val_mae"),
-            set_losses: x
-                .get("set_losses")
-                .and_then(|v| v.as_array())
-                .map(|v| v.iter().filter_map(|l| l.as_f64()).collect())
-                .unwrap_or_default(),
-            edges: f(x, "edges") as usize,
-            new_edges: f(x, "new_edges") as usize,
-        })
-        .collect()
-}
-
-/// A remark when persistence beats the model: how rarely the target changes explains it.
-fn persistence_note(ev: &Evaluation, own: &str) -> Option<String> {
-    let mae = |m: &str| overall_row(&ev.rows, m).map(|r| r.mae);
-    let (mine, last) = (mae(own)?, mae("persistence")?);
-    if last >= mine {
-        return None;
-    }
-    let (w, _, n) = ev.truth.dim();
-    let changes = (1..w)
-        .flat_map(|t| (0..n).map(move |j| (t, j)))
-        .filter(|&(t, j)| (ev.truth[[t, 0, j]] - ev.truth[[t - 1, 0, j]]).abs() > 1e-9)
-        .count();
-    let share = 100.0 * changes as f64 / ((w.saturating_sub(1)) * n).max(1) as f64;
-    Some(format!(
-        "Persistence (repeat the last value) has a lower MAE than {own} here ({} against {}): the target changes at only {share:.1}% of the test steps, so the last value is almost always right. The model pays for predicting changes a step early or late, and with the default features it does not see the target's own history; BENCHMARKS.md (Estimator accuracy) has the analysis.",
-        num(last),
-        num(mine)
-    ))
-}
-
-fn overall_row<'a>(rows: &'a [MetricRow], model: &str) -> Option<&'a MetricRow> {
-    rows.iter()
-        .find(|r| r.model == model && r.service == "all" && r.horizon == 0)
-}
-
-fn build<B: burn::prelude::Backend>(
-    artifact: &Artifact<B>,
-    tel: &ds::Telemetry,
-    edges: Option<&ds::CallEdges>,
-    truth: Option<&GroundTruth>,
-    ev: &Evaluation,
-    a: &ReportArgs,
-) -> Result<Report> {
-    let services = &artifact.services;
-    let n = services.len();
-    let cfg = &artifact.config;
-    let meta = &artifact.metadata;
-    let learned_graph = meta.affinity_source == "learned";
-    let history = em_history(&a.model)?;
-    let models: Vec<String> = ev.predictions.iter().map(|(m, _)| m.clone()).collect();
-    let own = models.first().cloned().unwrap_or_default();
-    let mut notes = Vec::new();
-
-    // Configuration and data.
-    let mut configuration = vec![
-        ("model directory".to_string(), a.model.display().to_string()),
-        ("model".into(), own.clone()),
-        ("target".into(), cfg.data.target.clone()),
-        ("features".into(), cfg.data.features.join(", ")),
-        (
-            "window τ / horizon H".into(),
-            format!("{} / {} steps", cfg.data.window, cfg.data.horizon),
-        ),
-        (
-            "split (train, validation; rest test)".into(),
-            format!("{:?}", cfg.data.split),
-        ),
-        ("affinity".into(), meta.affinity_source.clone()),
-        ("best epoch".into(), meta.best_epoch.to_string()),
-        (
-            "trained by".into(),
-            format!(
-                "holoscale {} at {}",
-                meta.holoscale_version, meta.created_at
-            ),
-        ),
-        ("baselines".into(), a.baselines.clone()),
-    ];
-    let mut spec_rows = Vec::new();
-    flatten_json(
-        "network",
-        &serde_json::to_value(&cfg.model)?,
-        &mut spec_rows,
-    );
-    flatten_json(
-        "training",
-        &serde_json::to_value(&cfg.train)?,
-        &mut spec_rows,
-    );
-    if let Some(h) = history.as_ref().and_then(|h| h.get("config")) {
-        flatten_json("em", h, &mut spec_rows);
-    }
-    configuration.extend(spec_rows);
-    let span_h = (tel.end_ms() - tel.start_ms()) as f64 / 3_600_000.0;
-    let data = vec![
-        (
-            "telemetry".to_string(),
-            a.data.telemetry.display().to_string(),
-        ),
-        ("services".into(), n.to_string()),
-        (
-            "time range".into(),
-            format!(
-                "{} to {} ({:.1} h, {} steps of {} s)",
-                time::format_ms(tel.start_ms()),
-                time::format_ms(tel.end_ms()),
-                span_h,
-                tel.len(),
-                tel.interval_ms() / 1000
-            ),
-        ),
-        ("columns".into(), tel.columns().join(", ")),
-        (
-            "test windows".into(),
-            format!(
-                "{} (from {})",
-                ev.times_ms.len(),
-                ev.times_ms
-                    .first()
-                    .map(|t| time::format_ms(*t))
-                    .unwrap_or_default()
-            ),
-        ),
-        (
-            "call edges".into(),
-            edges.map_or("none given".to_string(), |e| {
-                format!("{} service pairs", e.edges().len())
-            }),
-        ),
-        (
-            "ground truth".into(),
-            truth.map_or("none given".to_string(), |t| {
-                format!("{} edges", t.edges.len())
-            }),
-        ),
-    ];
-
-    // Metric tables.
-    let mut overall = Table {
-        caption: format!("Overall, {} (horizon steps pooled)", cfg.data.target),
-        header: vec![
-            "model".into(),
-            "MAE".into(),
-            "RMSE".into(),
-            "MAPE %".into(),
-            "points".into(),
-        ],
-        rows: Vec::new(),
-    };
-    for m in &models {
-        if let Some(r) = overall_row(&ev.rows, m) {
-            overall.rows.push(vec![
-                m.clone(),
-                num(r.mae),
-                num(r.rmse),
-                num(r.mape),
-                r.count.to_string(),
-            ]);
-        }
-    }
-    if let Some(note) = persistence_note(ev, &own) {
-        notes.push(note);
-    }
-    let mut groups = vec!["all".to_string()];
-    groups.extend(services.iter().cloned());
-    let mae = Array2::from_shape_fn((models.len(), groups.len()), |(m, g)| {
-        ev.rows
-            .iter()
-            .find(|r| r.model == models[m] && r.service == groups[g] && r.horizon == 0)
-            .map_or(f64::NAN, |r| r.mae)
-    });
-    let mut per_service = Table {
-        caption: "MAE per service".into(),
-        header: std::iter::once("service".to_string())
-            .chain(models.iter().cloned())
-            .collect(),
-        rows: Vec::new(),
-    };
-    for (g, name) in groups.iter().enumerate().skip(1) {
-        let mut row = vec![name.clone()];
-        row.extend((0..models.len()).map(|m| num(mae[[m, g]])));
-        per_service.rows.push(row);
-    }
-
-    // Matrices over the model's services.
-    let invocation = edges.map(|e| sources::invocation(e, services));
-    let od = edges.map(|e| sources::od(e, services));
-    let cc = match sources::cc(tel, &a.cc_column, services, a.cc_threshold) {
-        Ok(m) => Some(m),
-        Err(e) => {
-            notes.push(format!("CC relationships left out: {e}"));
-            None
-        }
-    };
-    let mut panels = Vec::new();
-    let mut push = |title: &str, m: &Option<Array2<f64>>| {
-        if let Some(m) = m {
-            panels.push(Matrix {
-                title: title.to_string(),
-                services: services.clone(),
-                values: m.clone(),
-            });
-        }
-    };
-    push("invocation", &invocation);
-    push("OD (eq. 15)", &od);
-    push(&format!("CC (eq. 16, {})", a.cc_column), &cc);
-    push(
-        if learned_graph {
-            "learned (EM)"
-        } else {
-            "model affinity"
-        },
-        &Some(artifact.affinity.clone()),
-    );
-
-    // Calls and truth as indices.
-    let calls: Vec<(usize, usize)> = edges
-        .map(|e| {
-            e.edges()
-                .iter()
-                .filter_map(|x| {
-                    Some((
-                        index_in(services, &x.source)?,
-                        index_in(services, &x.destination)?,
-                    ))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let truth_pairs = truth.map(|t| TruthPairs::new(t, services)).transpose()?;
-    let latent: Vec<(usize, usize)> = truth_pairs
-        .as_ref()
-        .map(|p| p.latent.iter().copied().collect())
-        .unwrap_or_default();
-    let graph = DependencyGraph {
-        services: services.clone(),
-        calls: calls.clone(),
-        learned: Some(artifact.affinity.clone()),
-        latent: latent.clone(),
-        max_learned: a.top,
-        placement: Placement::Auto,
-    };
-
-    // Latent dependencies found: learned edges that are not calls.
-    let call_set: std::collections::HashSet<(usize, usize)> =
-        calls.iter().map(|&(x, y)| (x.min(y), x.max(y))).collect();
-    let mut found = Table {
-        caption: String::new(),
-        header: vec![
-            "service".into(),
-            "service".into(),
-            "weight".into(),
-            "planted?".into(),
-        ],
-        rows: Vec::new(),
-    };
-    if edges.is_some() {
-        for (i, j, w) in gm::top_pairs(&artifact.affinity, n * n) {
-            if call_set.contains(&(i, j)) {
-                continue;
-            }
-            if found.rows.len() >= a.top {
-                break;
-            }
-            let planted = match &truth_pairs {
-                Some(p) if p.latent.contains(&(i, j)) => "yes, planted latent",
-                Some(_) => "no",
-                None => "unknown (no --truth)",
-            };
-            found.rows.push(vec![
-                services[i].clone(),
-                services[j].clone(),
-                num(w),
-                planted.into(),
-            ]);
-        }
-    } else {
-        notes
-            .push("No call edges: the dependency picture and the latent list need --edges.".into());
-    }
-
-    // Dependency capture.
-    let mut header: Vec<String> = vec!["against".into(), "weighted Jaccard".into()];
-    if truth.is_some() {
-        header.extend(["precision", "recall", "F1", "latent recall"].map(String::from));
-    }
-    let blank = header.len() - 2;
-    let mut capture = Table {
-        caption: "Learned affinity against other graphs (weighted Jaccard: per node Σmin/Σmax of the undirected weights, averaged; against the truth: its k strongest pairs, k the number of true pairs)".into(),
-        header,
-        rows: Vec::new(),
-    };
-    for (name, m) in [("invocation", &invocation), ("OD", &od), ("CC", &cc)] {
-        if let Some(m) = m {
-            let j = gm::weighted_jaccard(&artifact.affinity, m)?;
-            let mut row = vec![name.to_string(), num(j)];
-            row.extend(std::iter::repeat_n(String::new(), blank));
-            capture.rows.push(row);
-        }
-    }
-    if let (Some(t), Some(p)) = (truth, &truth_pairs) {
-        let mut tm = Array2::zeros((n, n));
-        for &(i, j) in &p.all {
-            tm[[i, j]] = 1.0;
-            tm[[j, i]] = 1.0;
-        }
-        let s = gm::edge_scores(&artifact.affinity, services, p, None)?;
-        capture.rows.push(vec![
-            format!("ground truth ({} pairs, top {})", t.edges.len(), s.k),
-            num(gm::weighted_jaccard(&artifact.affinity, &tm)?),
-            num(s.precision),
-            num(s.recall),
-            num(s.f1),
-            s.latent_recall.map_or(String::new(), num),
-        ]);
-    }
-
-    // Predictions of the model on the test windows (first horizon step).
-    let (_, own_pred) = ev
-        .predictions
-        .first()
-        .context("the evaluation returned no predictions")?;
-    let start = tel.start_ms();
-    let hours: Vec<f64> = ev
-        .times_ms
-        .iter()
-        .map(|t| (t - start) as f64 / 3_600_000.0)
-        .collect();
-    let series = services
-        .iter()
-        .enumerate()
-        .map(|(j, s)| {
-            let predicted: Vec<f64> = (0..hours.len()).map(|w| own_pred[[w, 0, j]]).collect();
-            ServiceSeries {
-                service: s.clone(),
-                hours: hours.clone(),
-                actual: (0..hours.len()).map(|w| ev.truth[[w, 0, j]]).collect(),
-                replicas: predicted
-                    .iter()
-                    .map(|v| {
-                        f64::from(round_replicas(
-                            *v,
-                            meta.rounding_threshold,
-                            meta.min_replicas,
-                            meta.max_replicas,
-                        ))
-                    })
-                    .collect(),
-                predicted,
-            }
-        })
-        .collect();
-
-    let curves = TrainingCurves {
-        target: cfg.data.target.clone(),
-        epochs: artifact
-            .history
-            .iter()
-            .enumerate()
-            .map(|(k, e)| EpochPoint {
-                epoch: k + 1,
-                train_loss: e.train_loss,
-                val_loss: e.val_loss,
-                val_mae: e.val_mae,
-            })
-            .collect(),
-        iterations: iterations(history.as_ref()),
-    };
-    let bars = ErrorBars {
-        metric: "MAE".into(),
-        target: cfg.data.target.clone(),
-        models: models.clone(),
-        groups,
-        values: mae,
-    };
-
-    let mut figures = Vec::new();
-    let target = &cfg.data.target;
-    figures.push(FigureEntry {
-        title: "Dependency graph".into(),
-        caption: format!(
-            "Services by call depth (entry services on the left; a circle when the graph is dense). Blue: calls the learned graph keeps; grey dashed: calls it drops; orange: learned dependencies that are not calls (the {} strongest); green: planted latent dependencies from the ground truth, solid when the learned graph has them (with any weight; the capture table's latent recall counts only its strongest pairs), dashed when it does not. Width: learned weight, scaled to the strongest edge.",
-            a.top
-        ),
-        rendered: Rendered::of(&graph, "graph")?,
-    });
-    figures.push(FigureEntry {
-        title: "Affinity matrices".into(),
-        caption: "Row i, column j: weight of service j in service i's neighbourhood. Each panel is scaled to its largest off-diagonal entry; the diagonal (self-loops) is grey.".into(),
-        rendered: Rendered::of(&Heatmaps { panels }, "heatmaps")?,
-    });
-    figures.push(FigureEntry {
-        title: "Predicted against actual".into(),
-        caption: format!(
-            "{target} of every service over the test windows (next step): the truth in black, the {own} prediction in blue, and the replicas it rounds to (threshold {}, at least {}) in orange.",
-            meta.rounding_threshold, meta.min_replicas
-        ),
-        rendered: Rendered::of(
-            &Predictions {
-                target: target.clone(),
-                model: own.clone(),
-                series,
-            },
-            "predictions",
-        )?,
-    });
-    figures.push(FigureEntry {
-        title: "Error per service".into(),
-        caption: format!(
-            "MAE of {target} per service for {own} and every baseline on the same test windows; the first group is the overall MAE."
-        ),
-        rendered: Rendered::of(&bars, "errors")?,
-    });
-    figures.push(FigureEntry {
-        title: "Training curves".into(),
-        caption: if curves.iterations.is_empty() {
-            "Training and validation loss (L1 on standardised targets) and validation MAE per epoch.".into()
-        } else {
-            "Top: training and validation loss and validation MAE per epoch, across all EM iterations. Bottom: the validation loss of every member of the affinity set (eq. 10) and the edge count of the affinity after each EM iteration, with the new edges of the generated matrix (eq. 8).".into()
-        },
-        rendered: Rendered::of(&curves, "curves")?,
-    });
-
-    Ok(Report {
-        title: format!("holoscale report: {own} on {n} services"),
-        subtitle: format!(
-            "{} test windows of {}; written by holoscale {}",
-            ev.times_ms.len(),
-            a.data.telemetry.display(),
-            env!("CARGO_PKG_VERSION")
-        ),
-        configuration,
-        data,
-        metrics: vec![overall, per_service],
-        figures,
-        latent: found,
-        capture: (!capture.rows.is_empty()).then_some(capture),
-        notes,
-    })
+    let telemetry_name = job.telemetry_path.display().to_string();
+    let report = build(&ReportInputs {
+        artifact: &artifact,
+        model_dir: job.model,
+        telemetry: job.telemetry,
+        telemetry_name: &telemetry_name,
+        edges: job.edges,
+        truth: job.truth,
+        evaluation: &ev,
+        history: history.as_ref(),
+        baselines: job.baselines,
+        cc: job.cc.clone(),
+        top: job.top,
+    })?;
+    Ok(report.write(job.out)?)
 }

@@ -1,14 +1,13 @@
 //! `holoscale simulate`: telemetry, call edges and ground truth from the simulator.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
-use serde::Serialize;
 
-use holoscale::datasets::io::{self, WriteOptions};
-use holoscale::datasets::sim::{self, Pattern, SimConfig, engine, policy};
 use holoscale::datasets::time;
+use holoscale::sim::rundir::{self, RunFiles, RunFormat, RunRecord};
+use holoscale::sim::{self, Pattern, SimConfig, engine, policy};
 
 use super::logging::Bar;
 
@@ -89,35 +88,6 @@ pub enum OutFormat {
     Csv,
 }
 
-impl OutFormat {
-    fn ext(self) -> &'static str {
-        match self {
-            OutFormat::Parquet => "parquet",
-            OutFormat::Csv => "csv",
-        }
-    }
-}
-
-/// The settings of a run, written next to its outputs.
-#[derive(Debug, Serialize)]
-struct RunRecord<'a> {
-    app: &'a str,
-    workload: &'a str,
-    duration: &'a str,
-    interval: &'a str,
-    tick: &'a str,
-    policy: &'a str,
-    seed: u64,
-    noise: f64,
-    gaps: f64,
-    base_rps: f64,
-    peak_rps: f64,
-    time_scale: f64,
-    oracle: &'a str,
-    holoscale_version: &'a str,
-    summary: sim::Summary,
-}
-
 /// Parses the arguments into a simulator configuration.
 pub fn config(a: &SimulateArgs) -> Result<SimConfig> {
     let mut pattern = Pattern::parse(&a.workload)?;
@@ -159,17 +129,11 @@ pub fn config(a: &SimulateArgs) -> Result<SimConfig> {
     Ok(cfg)
 }
 
-/// Runs a simulation and writes its outputs; returns the output directory's files.
-pub fn run_to(a: &SimulateArgs) -> Result<(sim::Output, Vec<PathBuf>)> {
-    let spec = super::apps::load(&a.app, a.seed)?;
+/// Runs a simulation and writes its run directory; returns the output and the files.
+pub fn run_to(a: &SimulateArgs) -> Result<(sim::Output, RunFiles)> {
+    let spec = sim::apps::resolve(&a.app, a.seed)?;
     let cfg = config(a)?;
-    let mut pol = policy::by_name(&a.policy, spec.services.len(), a.seed).with_context(|| {
-        format!(
-            "--policy `{}`: choose one of {}",
-            a.policy,
-            policy::POLICIES.join(", ")
-        )
-    })?;
+    let mut pol = policy::by_name(&a.policy, spec.services.len(), a.seed)?;
     tracing::info!(
         "simulating {} ({} services) for {} at {} ticks, {} workload, {} policy, seed {}",
         spec.name,
@@ -180,57 +144,34 @@ pub fn run_to(a: &SimulateArgs) -> Result<(sim::Output, Vec<PathBuf>)> {
         a.policy,
         a.seed
     );
-    let out = sim::simulate(&spec, &cfg, pol.as_mut(), &Bar::new())?;
-    std::fs::create_dir_all(&a.out)
-        .with_context(|| format!("cannot create {}", a.out.display()))?;
-    let ext = a.format.ext();
-    let path = |name: &str| a.out.join(format!("{name}.{ext}"));
-    let files = vec![
-        path("telemetry"),
-        path("edges"),
-        path("truth"),
-        a.out.join("app.toml"),
-        a.out.join("run.json"),
-    ];
-    io::write_telemetry(&out.telemetry, &files[0], &WriteOptions::default())?;
-    io::write_edges(&out.edges, &files[1])?;
-    out.truth.write_file(&files[2])?;
-    write_text(&files[3], &spec.to_toml())?;
-    let (base, peak) = cfg
+    let out = sim::simulate(&spec, &cfg, &mut pol, &Bar::new())?;
+    let (base_rps, peak_rps) = cfg
         .rates
         .unwrap_or((spec.workload.base_rps, spec.workload.peak_rps));
+    // The settings as given on the command line (`48h`, not `2d`).
     let record = RunRecord {
-        app: &a.app,
-        workload: &a.workload,
-        duration: &a.duration,
-        interval: &a.interval,
-        tick: &a.tick,
-        policy: &a.policy,
+        app: a.app.clone(),
+        workload: a.workload.clone(),
+        duration: a.duration.clone(),
+        interval: a.interval.clone(),
+        tick: a.tick.clone(),
+        policy: a.policy.clone(),
         seed: a.seed,
         noise: a.noise,
         gaps: a.gaps,
-        base_rps: base,
-        peak_rps: peak,
+        base_rps,
+        peak_rps,
         time_scale: a.time_scale,
-        oracle: cfg.oracle.as_str(),
-        holoscale_version: env!("CARGO_PKG_VERSION"),
+        oracle: cfg.oracle.as_str().to_string(),
+        holoscale_version: env!("CARGO_PKG_VERSION").to_string(),
         summary: out.summary,
     };
-    write_text(&files[4], &serde_json::to_string_pretty(&record)?)?;
+    let format = match a.format {
+        OutFormat::Parquet => RunFormat::Parquet,
+        OutFormat::Csv => RunFormat::Csv,
+    };
+    let files = rundir::write(&a.out, &out, &spec, &record, format)?;
     Ok((out, files))
-}
-
-fn write_text(path: &Path, text: &str) -> Result<()> {
-    io::write_atomic(path, |w| {
-        use std::io::Write;
-        w.write_all(text.as_bytes())
-            .map_err(|e| holoscale::datasets::Error::Io {
-                path: path.to_path_buf(),
-                action: "write",
-                source: e,
-            })
-    })?;
-    Ok(())
 }
 
 pub fn run(a: SimulateArgs) -> Result<()> {
@@ -247,6 +188,7 @@ pub fn run(a: SimulateArgs) -> Result<()> {
         s.core_hours,
         s.mean_replicas,
         files
+            .all()
             .iter()
             .map(|f| f.display().to_string())
             .collect::<Vec<_>>()

@@ -381,7 +381,7 @@ fn simulate_writes_telemetry_edges_truth_and_spec_reproducibly() {
         ["details", "productpage", "ratings", "reviews"]
     );
     assert!(tel.column_index("optimal_replicas").is_some());
-    let truth = holoscale::datasets::sim::GroundTruth::read_file(&a.join("truth.parquet")).unwrap();
+    let truth = holoscale::datasets::GroundTruth::read_file(&a.join("truth.parquet")).unwrap();
     assert_eq!(truth.edges.len(), 5, "3 calls and 2 planted dependencies");
     let run_json = run_json(&a);
     assert_eq!(run_json["seed"], 3);
@@ -395,7 +395,9 @@ fn simulate_writes_telemetry_edges_truth_and_spec_reproducibly() {
         false,
     );
     assert!(
-        stderr(&bad).contains("--policy `magic`") && stderr(&bad).contains("oracle-noise"),
+        stderr(&bad).contains("`--policy`")
+            && stderr(&bad).contains("`magic`")
+            && stderr(&bad).contains("oracle-noise"),
         "{}",
         stderr(&bad)
     );

@@ -167,7 +167,7 @@ fn train_with_em_then_show_and_compare_graphs() {
             .arg(dir.path().join("bad")),
         false,
     ));
-    assert!(err.contains("em delta") && err.contains("(0, 1)"), "{err}");
+    assert!(err.contains("`--delta`") && err.contains("(0, 1)"), "{err}");
     assert!(
         !dir.path().join("bad").exists(),
         "nothing written on a refused setting"

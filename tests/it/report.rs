@@ -96,11 +96,7 @@ fn demo_writes_data_model_predictions_and_report() {
             .arg(&out_dir),
         false,
     );
-    assert!(
-        stderr(&again).contains("pass --force"),
-        "{}",
-        stderr(&again)
-    );
+    assert!(stderr(&again).contains("`--force`"), "{}", stderr(&again));
     assert_eq!(
         std::fs::read(out_dir.join("report/report.html")).unwrap(),
         before
@@ -125,8 +121,65 @@ fn demo_writes_data_model_predictions_and_report() {
         "capture scored without a truth"
     );
     assert!(!html.contains("<td>gru</td>"));
+    // The same report from the library function, on the same inputs.
+    assert_eq!(
+        library_report(&out_dir.join("model"), &out_dir.join("telemetry.parquet")),
+        html
+    );
 
     crate::notebooks::execute(&out_dir);
+}
+
+/// `holoscale report --baselines persistence --top 5` through `holoscale::report::build`:
+/// the page it renders.
+fn library_report(model: &Path, telemetry: &Path) -> String {
+    use burn::backend::{Autodiff, NdArray};
+    use holoscale::datasets::{io, validate};
+    use holoscale::estimator::Artifact;
+    use holoscale::estimator::evaluate::{Baseline, EvalOptions, evaluate};
+    use holoscale::graphlearn::{EmHistory, compare::CcOptions};
+    use holoscale::report::{ReportInputs, build};
+
+    let mut tel = io::read_telemetry(telemetry, &Default::default(), &io::NoProgress).unwrap();
+    validate::repair(&mut tel, &Default::default())
+        .into_result()
+        .unwrap();
+    let edges = io::read_edges(&telemetry.with_file_name("edges.parquet")).unwrap();
+    let device = Default::default();
+    let artifact = Artifact::<NdArray>::load(model, &device).unwrap();
+    let opts = EvalOptions {
+        baselines: vec![Baseline::Persistence],
+        season: (86_400_000 / tel.interval_ms()) as usize,
+        rounded: false,
+    };
+    let ev = evaluate::<Autodiff<NdArray>>(
+        &artifact,
+        &tel,
+        Some(&edges),
+        &opts,
+        &device,
+        &mut |_, _| {},
+    )
+    .unwrap();
+    let history = EmHistory::load(model).unwrap();
+    let name = telemetry.display().to_string();
+    let report = build(&ReportInputs {
+        artifact: &artifact,
+        model_dir: model,
+        telemetry: &tel,
+        telemetry_name: &name,
+        edges: Some(&edges),
+        truth: None,
+        evaluation: &ev,
+        history: history.as_ref(),
+        baselines: "persistence",
+        cc: CcOptions::default(),
+        top: 5,
+    })
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    report.write(dir.path()).unwrap();
+    std::fs::read_to_string(dir.path().join("report.html")).unwrap()
 }
 
 #[test]
@@ -162,7 +215,7 @@ fn report_refuses_bad_input() {
     std::fs::create_dir(&busy).unwrap();
     std::fs::write(busy.join("keep.txt"), "precious").unwrap();
     let out = report_into(&busy);
-    assert!(stderr(&out).contains("pass --force"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("`--force`"), "{}", stderr(&out));
     assert_eq!(
         std::fs::read_to_string(busy.join("keep.txt")).unwrap(),
         "precious"

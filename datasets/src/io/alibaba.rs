@@ -146,7 +146,7 @@ impl State {
 /// Reads every recognised CSV under `dir` (recursively) into telemetry and call edges.
 pub fn read_dir(dir: &Path, options: &Options, progress: &dyn Progress) -> Result<Import> {
     if options.interval_ms <= 0 {
-        return Err(Error::param("--interval", "must be positive"));
+        return Err(Error::param("interval_ms", "must be positive"));
     }
     let mut paths = Vec::new();
     collect_csv(dir, &mut paths)?;

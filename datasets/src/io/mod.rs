@@ -143,7 +143,7 @@ pub fn read_telemetry(
         Format::Npz => Err(Error::param(
             "file",
             format!(
-                "{}: an .npz array carries no service or feature names; give them (holoscale convert --features ... --services ... --start ... --interval ...)",
+                "{}: an .npz array carries no service or feature names; give them in an npz layout (`features`, `services`, `start_ms`, `interval_ms`)",
                 path.display()
             ),
         )),
@@ -273,6 +273,25 @@ where
         .persist(path)
         .map_err(|e| Error::io(path, "rename into place", e.error))?;
     Ok(())
+}
+
+/// Refuses an output directory that exists and holds anything, unless `force`: the one rule
+/// for every command and library function that writes a directory. A path that exists but
+/// is not a directory is refused even with `force`.
+pub fn check_output_dir(dir: &Path, force: bool) -> Result<()> {
+    match std::fs::read_dir(dir) {
+        Ok(mut entries) => {
+            if !force && entries.next().is_some() {
+                return Err(Error::OutputExists {
+                    path: dir.to_path_buf(),
+                });
+            }
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) if dir.exists() && !dir.is_dir() => Err(Error::io(dir, "use as a directory", e)),
+        Err(e) => Err(Error::io(dir, "list", e)),
+    }
 }
 
 /// Reads a whole small file into memory with a path-naming error.

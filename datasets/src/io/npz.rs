@@ -92,7 +92,7 @@ fn read_from<R: Read + Seek>(r: R, name: &str, layout: &NpzLayout) -> Result<Tel
                 }
                 _ => {
                     return Err(bad(format!(
-                        "several 3-d arrays ({}); choose one with --array",
+                        "several 3-d arrays ({}); choose one with `array`",
                         crate::error::name_list(&three_d)
                     )));
                 }
@@ -138,7 +138,7 @@ fn read_from<R: Read + Seek>(r: R, name: &str, layout: &NpzLayout) -> Result<Tel
                     return Err(Error::param(
                         flag,
                         format!(
-                            "{name}: the archive does not name its {what}; give {len} names with {flag} a,b,..."
+                            "{name}: the archive does not name its {what}; give {len} names in `{flag}`"
                         ),
                     ));
                 }
@@ -158,7 +158,7 @@ fn read_from<R: Read + Seek>(r: R, name: &str, layout: &NpzLayout) -> Result<Tel
     let features = names(
         &layout.features,
         "features",
-        "--features",
+        "features",
         f,
         "features",
         &mut load,
@@ -166,7 +166,7 @@ fn read_from<R: Read + Seek>(r: R, name: &str, layout: &NpzLayout) -> Result<Tel
     let services = names(
         &layout.services,
         "services",
-        "--services",
+        "services",
         n,
         "services",
         &mut load,
@@ -186,13 +186,13 @@ fn read_from<R: Read + Seek>(r: R, name: &str, layout: &NpzLayout) -> Result<Tel
                     .ok_or_else(|| bad(format!("array `{entry}` is empty"))),
                 None => Err(Error::param(
                     flag,
-                    format!("{name}: the archive has no `{entry}`; give {flag}"),
+                    format!("{name}: the archive has no `{entry}`; give it as `{flag}`"),
                 )),
             },
         }
     };
-    let start_ms = scalar(layout.start_ms, "start_ms", "--start", &mut load)?;
-    let interval_ms = scalar(layout.interval_ms, "interval_ms", "--interval", &mut load)?;
+    let start_ms = scalar(layout.start_ms, "start_ms", "start_ms", &mut load)?;
+    let interval_ms = scalar(layout.interval_ms, "interval_ms", "interval_ms", &mut load)?;
     let observed = Array3::from_elem(values.dim(), true);
     Telemetry::try_with_mask(
         name,

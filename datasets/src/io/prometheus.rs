@@ -449,10 +449,10 @@ impl Range {
     /// Checks the range.
     pub fn try_new(start_ms: i64, end_ms: i64, step_ms: i64) -> Result<Range> {
         if step_ms <= 0 {
-            return Err(Error::param("--step", "must be positive"));
+            return Err(Error::param("step_ms", "must be positive"));
         }
         if end_ms < start_ms {
-            return Err(Error::param("--end", "must not be before --start"));
+            return Err(Error::param("end_ms", "must not be before `start_ms`"));
         }
         Ok(Range {
             start_ms,

@@ -33,6 +33,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+pub use holoscale_datasets::truth::LatentKind;
+use holoscale_datasets::truth::{GroundTruth, TruthEdge, TruthKind};
 
 /// An application: what the simulator runs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -330,30 +332,6 @@ impl CallSpec {
     }
 }
 
-/// Kinds of planted latent dependencies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum LatentKind {
-    /// Two services driven by the same user action through different call paths: the
-    /// operation's share of the mix varies on its own, so both loads move together.
-    SameAction,
-    /// Two services using one datastore, whose utilisation slows both.
-    SharedDatastore,
-    /// Two services on one node: each one's CPU use takes capacity from the other.
-    CoLocated,
-}
-
-impl LatentKind {
-    /// Name as written in files.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LatentKind::SameAction => "same-action",
-            LatentKind::SharedDatastore => "shared-datastore",
-            LatentKind::CoLocated => "co-located",
-        }
-    }
-}
-
 /// A planted latent dependency between two services.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -416,7 +394,7 @@ impl AppSpec {
 
     /// Parses and validates TOML; `file` names it in messages.
     pub fn from_toml(text: &str, file: &str) -> Result<AppSpec> {
-        let spec: AppSpec = toml::from_str(text).map_err(|e| Error::Config {
+        let spec: AppSpec = toml::from_str(text).map_err(|e| Error::Spec {
             file: file.to_string(),
             message: e.to_string(),
         })?;
@@ -436,7 +414,7 @@ impl AppSpec {
 
     /// Checks names, numbers and trees; errors name the file, service or operation.
     pub fn validate(&self, file: &str) -> Result<()> {
-        let bad = |message: String| Error::Config {
+        let bad = |message: String| Error::Spec {
             file: file.to_string(),
             message,
         };
@@ -629,6 +607,28 @@ impl AppSpec {
             }
         }
         edges.into_iter().collect()
+    }
+
+    /// The ground truth of the application: its call edges (sorted) and its planted latent
+    /// dependencies (in spec order), each with its kind.
+    pub fn ground_truth(&self) -> GroundTruth {
+        let mut edges: Vec<TruthEdge> = self
+            .call_edges()
+            .into_iter()
+            .map(|(s, d)| TruthEdge {
+                source: s,
+                destination: d,
+                kind: TruthKind::Call,
+                via: None,
+            })
+            .collect();
+        edges.extend(self.latent.iter().map(|l| TruthEdge {
+            source: l.services[0].clone(),
+            destination: l.services[1].clone(),
+            kind: TruthKind::Latent(l.kind),
+            via: l.via.clone(),
+        }));
+        GroundTruth { edges }
     }
 }
 

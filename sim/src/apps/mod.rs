@@ -38,6 +38,15 @@ pub const BUILTIN: [&str; 8] = [
 /// Replicas the busiest service needs at the default peak rate.
 pub const CALIBRATED_PEAK_REPLICAS: f64 = 12.0;
 
+/// An application by name or file: a spec file when `app` ends in `.toml` or names an
+/// existing file, else a built-in application ([`builtin`]).
+pub fn resolve(app: &str, seed: u64) -> Result<AppSpec> {
+    if app.ends_with(".toml") || std::path::Path::new(app).is_file() {
+        return AppSpec::from_file(std::path::Path::new(app));
+    }
+    builtin(app, seed)
+}
+
 /// A built-in application by name; `seed` only matters for `alibaba:N` (default 200
 /// services).
 pub fn builtin(name: &str, seed: u64) -> Result<AppSpec> {
@@ -53,7 +62,7 @@ pub fn builtin(name: &str, seed: u64) -> Result<AppSpec> {
             let size = match n.split_once(':') {
                 Some((_, s)) => s.parse::<usize>().ok().filter(|&s| s >= 4).ok_or_else(|| {
                     Error::param(
-                        "--app",
+                        "app",
                         format!("`{n}`: give the size as alibaba:N with N >= 4"),
                     )
                 })?,
@@ -63,7 +72,7 @@ pub fn builtin(name: &str, seed: u64) -> Result<AppSpec> {
         }
         other => {
             return Err(Error::param(
-                "--app",
+                "app",
                 format!(
                     "no built-in application `{other}`; choose one of {} or give a TOML file",
                     BUILTIN.join(", ")
@@ -249,10 +258,7 @@ mod tests {
     #[test]
     fn unknown_app_lists_the_choices() {
         let err = builtin("nope", 0).unwrap_err().to_string();
-        assert!(
-            err.contains("--app") && err.contains("train-ticket"),
-            "{err}"
-        );
+        assert!(err.contains("app") && err.contains("train-ticket"), "{err}");
         assert!(builtin("alibaba:2", 0).is_err());
     }
 }

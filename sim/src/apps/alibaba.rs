@@ -16,7 +16,7 @@ use rand::{Rng, RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::calibrate;
-use crate::sim::spec::{
+use crate::spec::{
     AppSpec, CallSpec, DEFAULT_MEMORY_S, LatentKind, LatentSpec, LoadScale, OperationSpec, Profile,
     ServiceKind, ServiceSpec, Slo,
 };
@@ -39,18 +39,18 @@ fn rows(text: &str) -> impl Iterator<Item = Vec<&str>> {
 fn stats() -> Stats {
     let f = |s: &str| s.parse::<f64>().unwrap_or(0.0);
     let u = |s: &str| s.parse::<usize>().unwrap_or(0);
-    let depth = rows(include_str!("../../../data/alibaba/nodeDistribution.csv"))
+    let depth = rows(include_str!("../../data/alibaba/nodeDistribution.csv"))
         .map(|r| (u(r[1]), f(r[2])))
         .filter(|&(d, _)| (1..=10).contains(&d))
         .collect();
     let mut size: BTreeMap<usize, Vec<(usize, f64)>> = BTreeMap::new();
-    for r in rows(include_str!("../../../data/alibaba/depth-size.csv")) {
+    for r in rows(include_str!("../../data/alibaba/depth-size.csv")) {
         size.entry(u(r[0])).or_default().push((u(r[1]), f(r[2])));
     }
-    let leaf = rows(include_str!("../../../data/alibaba/leafDistribution.csv"))
+    let leaf = rows(include_str!("../../data/alibaba/leafDistribution.csv"))
         .map(|r| (u(r[2]), f(r[4])))
         .collect();
-    let paradigm = rows(include_str!("../../../data/alibaba/paradigm.csv"))
+    let paradigm = rows(include_str!("../../data/alibaba/paradigm.csv"))
         .map(|r| (u(r[0]), [f(r[1]), f(r[2]), f(r[3]), f(r[4]), f(r[5])]))
         .collect();
     Stats {

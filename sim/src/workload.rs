@@ -51,15 +51,15 @@ pub enum Pattern {
 pub const EMBEDDED_TRACES: [(&str, &str); 3] = [
     (
         "nasa",
-        include_str!("../../data/traces/nasa-http-1995-per-minute.csv"),
+        include_str!("../data/traces/nasa-http-1995-per-minute.csv"),
     ),
     (
         "worldcup",
-        include_str!("../../data/traces/worldcup98-per-minute.csv"),
+        include_str!("../data/traces/worldcup98-per-minute.csv"),
     ),
     (
         "erms",
-        include_str!("../../data/traces/erms-dynamic-workload.csv"),
+        include_str!("../data/traces/erms-dynamic-workload.csv"),
     ),
 ];
 
@@ -78,7 +78,7 @@ impl Pattern {
             },
             other => {
                 return Err(Error::param(
-                    "--workload",
+                    "pattern",
                     format!(
                         "unknown pattern `{other}`; use deepscaler, diurnal, bursts, mix-shift, constant or trace:FILE"
                     ),
@@ -336,8 +336,9 @@ pub fn read_trace(path: &Path) -> Result<(Vec<f64>, f64)> {
 pub fn parse_trace(text: &str, name: &str) -> Result<(Vec<f64>, f64)> {
     let name = name.to_string();
     let mut lines = text.lines().filter(|l| !l.trim().is_empty());
-    let first = lines.next().ok_or_else(|| Error::Empty {
+    let first = lines.next().ok_or_else(|| Error::Trace {
         file: name.clone(),
+        line: None,
         message: "empty trace".into(),
     })?;
     let header: Vec<String> = first
@@ -351,11 +352,11 @@ pub fn parse_trace(text: &str, name: &str) -> Result<(Vec<f64>, f64)> {
             .position(|h| {
                 ["tps_truth", "count", "rps", "requests", "value", "tps"].contains(&h.as_str())
             })
-            .ok_or_else(|| Error::MissingColumn {
+            .ok_or_else(|| Error::Trace {
                 file: name.clone(),
-                column: "count".into(),
-                expected:
-                    "a trace needs a value column named tps_truth, count, rps, requests or value"
+                line: Some(1),
+                message:
+                    "no value column; a trace needs one named tps_truth, count, rps, requests or value"
                         .into(),
             })?;
         (v, header.iter().position(|h| h == "timestamp"))
@@ -375,21 +376,18 @@ pub fn parse_trace(text: &str, name: &str) -> Result<(Vec<f64>, f64)> {
             .get(value_col)
             .and_then(|f| f.parse::<f64>().ok())
             .filter(|v| v.is_finite() && *v >= 0.0)
-            .ok_or_else(|| Error::Parse {
+            .ok_or_else(|| Error::Trace {
                 file: name.clone(),
                 line: Some((i + 1 + has_header as usize) as u64),
-                column: header
-                    .get(value_col)
-                    .cloned()
-                    .unwrap_or_else(|| "count".into()),
                 message: format!(
-                    "`{line}` has no non-negative number in column {}",
+                    "column `{}`: `{line}` has no non-negative number in column {}",
+                    header.get(value_col).map(String::as_str).unwrap_or("count"),
                     value_col + 1
                 ),
             })?;
         values.push(v);
         if let Some(t) = time_col.and_then(|c| fields.get(c))
-            && let Ok(ms) = crate::time::parse_timestamp(t, "timestamp")
+            && let Ok(ms) = holoscale_datasets::time::parse_timestamp(t, "timestamp")
         {
             // Small integers are seconds (Erms), large ones or dates are ms.
             times.push(if ms.abs() < 10_000_000 && !t.contains('-') {
@@ -400,8 +398,9 @@ pub fn parse_trace(text: &str, name: &str) -> Result<(Vec<f64>, f64)> {
         }
     }
     if values.len() < 2 {
-        return Err(Error::Empty {
+        return Err(Error::Trace {
             file: name,
+            line: None,
             message: "a trace needs at least two rows".into(),
         });
     }
@@ -423,7 +422,7 @@ pub fn parse_trace(text: &str, name: &str) -> Result<(Vec<f64>, f64)> {
 
 fn replay(path: &Path, time_scale: f64, knots: usize, lo: f64, hi: f64) -> Result<Vec<f64>> {
     if !(time_scale.is_finite() && time_scale > 0.0) {
-        return Err(Error::param("--time-scale", "must be positive"));
+        return Err(Error::param("time_scale", "must be positive"));
     }
     let (values, step_s) = read_trace(path)?;
     let (min, max) = values

@@ -3,8 +3,8 @@
 //! the optimal-replicas label, determinism, and every built-in application.
 
 use holoscale_datasets::io::{self, NoProgress};
-use holoscale_datasets::sim::engine::col;
-use holoscale_datasets::sim::{self, Action, AppSpec, Pattern, SimConfig, Simulator, apps, policy};
+use holoscale_sim::engine::col;
+use holoscale_sim::{self as sim, Action, AppSpec, Pattern, SimConfig, Simulator, apps, policy};
 
 fn two_tier(profile: &str, startup: f64) -> AppSpec {
     AppSpec::from_toml(
@@ -89,6 +89,7 @@ fn requests_are_conserved_per_service_and_step() {
                 service: s,
                 replicas: Some(1),
                 cpu_limit: None,
+                mem_limit: None,
             })
             .collect::<Vec<_>>(),
     )
@@ -178,11 +179,13 @@ fn a_load_surge_at_the_front_raises_the_latency_downstream() {
             service: 0,
             replicas: Some(2),
             cpu_limit: None,
+            mem_limit: None,
         },
         Action {
             service: 1,
             replicas: Some(1),
             cpu_limit: None,
+            mem_limit: None,
         },
     ])
     .unwrap();
@@ -223,12 +226,13 @@ fn replicas_start_late_leave_at_once_and_stay_in_bounds() {
         service: 0,
         replicas: Some(start + 2),
         cpu_limit: None,
+        mem_limit: None,
     }])
     .unwrap();
     sim.step();
     assert_eq!(sim.replicas()[0], (start, 2), "not ready before 20 s");
     assert_eq!(
-        sim.observe().truth[0][col::REPLICAS],
+        sim.last_emission().truth[0][col::REPLICAS],
         (start + 2) as f64,
         "pods exist while starting"
     );
@@ -239,6 +243,7 @@ fn replicas_start_late_leave_at_once_and_stay_in_bounds() {
         service: 0,
         replicas: Some(1),
         cpu_limit: None,
+        mem_limit: None,
     }])
     .unwrap();
     assert_eq!(sim.replicas()[0], (1, 0), "scale-down is immediate");
@@ -246,6 +251,7 @@ fn replicas_start_late_leave_at_once_and_stay_in_bounds() {
         service: 0,
         replicas: Some(99),
         cpu_limit: None,
+        mem_limit: None,
     }])
     .unwrap();
     assert_eq!(
@@ -257,6 +263,7 @@ fn replicas_start_late_leave_at_once_and_stay_in_bounds() {
         service: 1,
         replicas: Some(0),
         cpu_limit: None,
+        mem_limit: None,
     }])
     .unwrap();
     assert_eq!(sim.replicas()[1].0, 1, "clamped to min_replicas");
@@ -265,6 +272,7 @@ fn replicas_start_late_leave_at_once_and_stay_in_bounds() {
             service: 7,
             replicas: Some(1),
             cpu_limit: None,
+            mem_limit: None,
         }])
         .unwrap_err();
     assert!(err.to_string().contains("out of range"));
@@ -311,7 +319,7 @@ fn planted_latent_dependencies_show_in_the_data_not_in_the_calls() {
         ..SimConfig::default()
     };
     let mut pol = policy::by_name("hpa", spec.services.len(), c.seed).unwrap();
-    let out = sim::simulate(&spec, &c, pol.as_mut(), &NoProgress).unwrap();
+    let out = sim::simulate(&spec, &c, &mut pol, &NoProgress).unwrap();
     let tel = &out.telemetry;
     let series = |s: &str, col: &str| tel.series(s, col).unwrap().to_vec();
     // The common workload: every request entering the application.
@@ -441,7 +449,7 @@ fn a_quick_follow_up_leads_the_follower_more_than_its_own_history() {
         ..SimConfig::default()
     };
     let mut pol = policy::by_name("hpa", spec.services.len(), c.seed).unwrap();
-    let out = sim::simulate(&spec, &c, pol.as_mut(), &NoProgress).unwrap();
+    let out = sim::simulate(&spec, &c, &mut pol, &NoProgress).unwrap();
     let rate = |s: &str| out.telemetry.series(s, "req_rate").unwrap().to_vec();
     let (search, booking) = (rate("search"), rate("booking"));
     let t = search.len();
@@ -490,7 +498,8 @@ fn optimal_replicas_meet_the_latency_target_when_applied() {
         .collect();
     let (mut ok, mut total) = (0, 0);
     for _ in 0..1440 {
-        let actions = policy::Policy::decide(&mut oracle, &sim);
+        let actions =
+            policy::OraclePolicy::decide(&mut oracle, sim.observe(), &sim.optimal_replicas());
         sim.apply(&actions).unwrap();
         let em = sim.step();
         for (s, &own) in em.own_latency_ms.iter().enumerate() {
@@ -575,7 +584,7 @@ fn same_seed_same_files() {
     let run = |seed: u64| {
         let c = SimConfig { seed, ..c.clone() };
         let mut pol = policy::by_name("random", spec.services.len(), seed).unwrap();
-        let out = sim::simulate(&spec, &c, pol.as_mut(), &NoProgress).unwrap();
+        let out = sim::simulate(&spec, &c, &mut pol, &NoProgress).unwrap();
         let mut t = Vec::new();
         io::parquet::write_telemetry(&out.telemetry, &mut t, &Default::default()).unwrap();
         let mut e = Vec::new();
@@ -610,7 +619,8 @@ fn every_builtin_app_runs_a_day_under_the_oracle() {
         let mut most = 0.0f64;
         let mut least = f64::INFINITY;
         for _ in 0..2880 {
-            let actions = policy::Policy::decide(&mut oracle, &sim);
+            let actions =
+                policy::OraclePolicy::decide(&mut oracle, sim.observe(), &sim.optimal_replicas());
             sim.apply(&actions).unwrap();
             let em = sim.step();
             for (s, f) in em.flow.iter().enumerate() {
@@ -674,7 +684,7 @@ fn scrape_gaps_and_noise_reach_the_telemetry() {
         ..SimConfig::default()
     };
     let mut pol = policy::by_name("static", 4, 1).unwrap();
-    let out = sim::simulate(&spec, &c, pol.as_mut(), &NoProgress).unwrap();
+    let out = sim::simulate(&spec, &c, &mut pol, &NoProgress).unwrap();
     let rows = out.telemetry.len() * 4;
     let missing = (0..out.telemetry.len())
         .flat_map(|t| (0..4).map(move |n| (t, n)))

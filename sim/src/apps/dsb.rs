@@ -16,7 +16,7 @@
 use std::collections::BTreeMap;
 
 use super::calibrate;
-use crate::sim::spec::{
+use crate::spec::{
     AppSpec, CallSpec, DEFAULT_MEMORY_S, LatentKind, LatentSpec, LoadScale, OperationSpec, Profile,
     ServiceSpec, Slo,
 };
@@ -242,8 +242,8 @@ pub fn social_network() -> AppSpec {
     build(
         "social-network",
         "DeathStarBench Social Network: Erms call trees and latency profiles",
-        include_str!("../../../data/erms/social-network/span-relationships.csv"),
-        include_str!("../../../data/erms/social-network/latency-profiles.csv"),
+        include_str!("../../data/erms/social-network/span-relationships.csv"),
+        include_str!("../../data/erms/social-network/latency-profiles.csv"),
         &[
             ("ComposePost", 0.1),
             ("HomeTimeline", 0.6),
@@ -277,8 +277,8 @@ pub fn hotel_reservation() -> AppSpec {
     build(
         "hotel-reservation",
         "DeathStarBench Hotel Reservation: Erms call trees and latency profiles",
-        include_str!("../../../data/erms/hotel-reserv/span-relationships.csv"),
-        include_str!("../../../data/erms/hotel-reserv/latency-profiles.csv"),
+        include_str!("../../data/erms/hotel-reserv/span-relationships.csv"),
+        include_str!("../../data/erms/hotel-reserv/latency-profiles.csv"),
         &[("Search", 0.6), ("Recommendation", 0.4)],
         vec![
             latent(LatentKind::SameAction, "geo", "rate", Some("Search")),
@@ -292,8 +292,8 @@ pub fn media() -> AppSpec {
     build(
         "media",
         "DeathStarBench Media Microservices: Erms call tree and latency profiles",
-        include_str!("../../../data/erms/media-microsvc/span-relationships.csv"),
-        include_str!("../../../data/erms/media-microsvc/latency-profiles.csv"),
+        include_str!("../../data/erms/media-microsvc/span-relationships.csv"),
+        include_str!("../../data/erms/media-microsvc/latency-profiles.csv"),
         &[("ComposeReview", 1.0)],
         vec![
             latent(

@@ -10,23 +10,74 @@
 //! - `random`: a random walk of each service's replicas by up to ±2 per decision;
 //! - `oracle-noise`: the simulator's `optimal_replicas` plus Gaussian noise (σ = 1 replica).
 //!
-//! Policies decide once per interval, from the last emission.
+//! Policies decide once per interval from the [`Observation`] alone ([`Policy`]). The one
+//! policy that needs the answer, `oracle-noise`, is an [`OraclePolicy`]: it is handed the
+//! simulator's `optimal_replicas` explicitly, by name, and can never pass for a scaler.
+//! [`Collector`] holds either kind for [`crate::simulate`].
 
 use std::collections::VecDeque;
 
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::engine::{Action, Simulator, col};
-use super::stats::standard_normal;
+use crate::engine::{Action, Simulator, col};
+use crate::error::{Error, Result};
+use crate::observe::Observation;
+use crate::stats::standard_normal;
 
 /// Names of the policies, for the command line.
 pub const POLICIES: [&str; 4] = ["static", "hpa", "random", "oracle-noise"];
 
-/// A data-collection policy.
+/// A policy that decides from what a cluster shows.
 pub trait Policy {
-    /// Replica changes to apply before the next interval.
-    fn decide(&mut self, sim: &Simulator) -> Vec<Action>;
+    /// Replica (and limit) changes to apply before the next interval.
+    fn decide(&mut self, obs: &Observation) -> Vec<Action>;
+}
+
+/// A data-collection policy that is given the oracle: the `optimal_replicas` of every
+/// service for the interval that starts now. For generating labelled data only; a scaler
+/// under test implements [`Policy`].
+pub trait OraclePolicy {
+    /// Changes to apply before the next interval, knowing the optimum `optimal`.
+    fn decide(&mut self, obs: &Observation, optimal: &[u32]) -> Vec<Action>;
+}
+
+/// What drives a simulation run: a [`Policy`] or an [`OraclePolicy`].
+pub enum Collector {
+    /// Decides from the observation alone.
+    Observing(Box<dyn Policy + Send>),
+    /// Is given the oracle's `optimal_replicas` as well.
+    WithOracle(Box<dyn OraclePolicy + Send>),
+}
+
+impl std::fmt::Debug for Collector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Collector::Observing(_) => "Collector::Observing(..)",
+            Collector::WithOracle(_) => "Collector::WithOracle(..)",
+        })
+    }
+}
+
+impl<P: Policy + Send + 'static> From<P> for Collector {
+    fn from(policy: P) -> Collector {
+        Collector::Observing(Box::new(policy))
+    }
+}
+
+impl Collector {
+    /// The decision before the next interval of `sim`.
+    pub fn decide(&mut self, sim: &Simulator) -> Vec<Action> {
+        match self {
+            Collector::Observing(p) => p.decide(sim.observe()),
+            Collector::WithOracle(p) => p.decide(sim.observe(), &sim.optimal_replicas()),
+        }
+    }
+
+    /// Whether the policy is given the oracle.
+    pub fn sees_oracle(&self) -> bool {
+        matches!(self, Collector::WithOracle(_))
+    }
 }
 
 /// Settings of the HPA policy.
@@ -50,20 +101,27 @@ impl Default for HpaConfig {
     }
 }
 
-/// Builds a policy by name (see [`POLICIES`]).
-pub fn by_name(name: &str, services: usize, seed: u64) -> Option<Box<dyn Policy>> {
-    Some(match name {
-        "static" => Box::new(Static),
-        "hpa" => Box::new(Hpa::new(HpaConfig::default(), services)),
-        "random" => Box::new(RandomWalk {
+/// Builds a policy by name (see [`POLICIES`]) for `services` services; an unknown name is
+/// an error listing the valid ones.
+pub fn by_name(name: &str, services: usize, seed: u64) -> Result<Collector> {
+    Ok(match name {
+        "static" => Static.into(),
+        "hpa" => Hpa::new(HpaConfig::default(), services).into(),
+        "random" => RandomWalk {
             rng: ChaCha8Rng::seed_from_u64(seed ^ 0x7a1d),
             max_step: 2,
-        }),
-        "oracle-noise" => Box::new(OracleNoise {
-            rng: ChaCha8Rng::seed_from_u64(seed ^ 0x0ac1e),
-            sd: 1.0,
-        }),
-        _ => return None,
+        }
+        .into(),
+        "oracle-noise" => Collector::WithOracle(Box::new(OracleNoise::new(1.0, seed ^ 0x0ac1e))),
+        other => {
+            return Err(Error::param(
+                "policy",
+                format!(
+                    "unknown policy `{other}`; choose one of {}",
+                    POLICIES.join(", ")
+                ),
+            ));
+        }
     })
 }
 
@@ -72,7 +130,7 @@ pub fn by_name(name: &str, services: usize, seed: u64) -> Option<Box<dyn Policy>
 pub struct Static;
 
 impl Policy for Static {
-    fn decide(&mut self, _sim: &Simulator) -> Vec<Action> {
+    fn decide(&mut self, _obs: &Observation) -> Vec<Action> {
         Vec::new()
     }
 }
@@ -118,16 +176,19 @@ impl Hpa {
 }
 
 impl Policy for Hpa {
-    fn decide(&mut self, sim: &Simulator) -> Vec<Action> {
-        let em = sim.observe();
-        let now = em.time_ms;
-        let bounds = sim.replica_bounds();
+    fn decide(&mut self, obs: &Observation) -> Vec<Action> {
+        // Before the first interval there is no metric: every service holds (and no
+        // recommendation enters the stabilisation window).
+        if obs.rows.is_empty() {
+            return Vec::new();
+        }
+        let now = obs.time_ms;
         let mut out = Vec::new();
-        for (s, (ready, starting)) in sim.replicas().into_iter().enumerate() {
-            let util = em.measured.get(s).map_or(f64::NAN, |r| r[col::CPU_UTIL]);
-            let rec = self
-                .recommend(ready, starting, util)
-                .clamp(bounds[s].0, bounds[s].1);
+        for s in 0..obs.len() {
+            let (ready, starting) = (obs.ready[s], obs.starting[s]);
+            let (min, max) = obs.bounds[s];
+            let util = obs.value(s, col::CPU_UTIL);
+            let rec = self.recommend(ready, starting, util).clamp(min, max);
             let h = &mut self.history[s];
             h.push_back((now, rec));
             while h
@@ -144,11 +205,7 @@ impl Policy for Hpa {
                 rec
             };
             if desired != current {
-                out.push(Action {
-                    service: s,
-                    replicas: Some(desired),
-                    cpu_limit: None,
-                });
+                out.push(Action::replicas(s, desired));
             }
         }
         out
@@ -163,18 +220,13 @@ pub struct RandomWalk {
 }
 
 impl Policy for RandomWalk {
-    fn decide(&mut self, sim: &Simulator) -> Vec<Action> {
+    fn decide(&mut self, obs: &Observation) -> Vec<Action> {
         let m = self.max_step as i64;
-        sim.replicas()
-            .into_iter()
-            .enumerate()
-            .map(|(s, (r, p))| {
+        (0..obs.len())
+            .map(|s| {
                 let step = self.rng.random_range(-m..=m);
-                Action {
-                    service: s,
-                    replicas: Some((r as i64 + p as i64 + step).max(0) as u32),
-                    cpu_limit: None,
-                }
+                let current = obs.replicas(s) as i64;
+                Action::replicas(s, (current + step).max(0) as u32)
             })
             .collect()
     }
@@ -197,22 +249,18 @@ impl OracleNoise {
     }
 }
 
-impl Policy for OracleNoise {
-    fn decide(&mut self, sim: &Simulator) -> Vec<Action> {
-        sim.optimal_replicas()
-            .into_iter()
+impl OraclePolicy for OracleNoise {
+    fn decide(&mut self, _obs: &Observation, optimal: &[u32]) -> Vec<Action> {
+        optimal
+            .iter()
             .enumerate()
-            .map(|(s, r)| {
+            .map(|(s, &r)| {
                 let noise = if self.sd > 0.0 {
                     (self.sd * standard_normal(&mut self.rng)).round()
                 } else {
                     0.0
                 };
-                Action {
-                    service: s,
-                    replicas: Some((r as f64 + noise).max(0.0) as u32),
-                    cpu_limit: None,
-                }
+                Action::replicas(s, (r as f64 + noise).max(0.0) as u32)
             })
             .collect()
     }
@@ -237,5 +285,14 @@ mod tests {
         assert_eq!(hpa.recommend(2, 2, 0.9), 4);
         // Missing metric: hold.
         assert_eq!(hpa.recommend(3, 0, f64::NAN), 3);
+    }
+
+    #[test]
+    fn unknown_policy_lists_the_valid_names() {
+        let err = by_name("magic", 3, 1).unwrap_err().to_string();
+        assert!(
+            err.contains("`policy`") && err.contains("`magic`") && err.contains("oracle-noise"),
+            "{err}"
+        );
     }
 }

@@ -1,18 +1,12 @@
 //! Timestamps (milliseconds since the Unix epoch, UTC) and durations as users write them.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::DateTime;
 
 use crate::error::{Error, Result};
 
-/// Formats epoch milliseconds as RFC 3339 (`2024-01-01T00:00:30Z`, with milliseconds when
-/// they are not zero).
-pub fn format_ms(ms: i64) -> String {
-    match DateTime::<Utc>::from_timestamp_millis(ms) {
-        Some(t) if ms % 1000 == 0 => t.to_rfc3339_opts(SecondsFormat::Secs, true),
-        Some(t) => t.to_rfc3339_opts(SecondsFormat::Millis, true),
-        None => format!("{ms} ms since the epoch"),
-    }
-}
+pub mod format;
+
+pub use format::{format_duration_ms, format_ms};
 
 /// Parses a timestamp written as RFC 3339 (`2024-01-01T00:00:00Z`), as a date-time without a
 /// zone (`2024-01-01 00:00:00`, taken as UTC), or as integer epoch milliseconds.
@@ -75,25 +69,6 @@ pub fn parse_duration_ms(text: &str, what: &str) -> Result<i64> {
         ));
     }
     Ok(ms as i64)
-}
-
-/// Formats milliseconds as a compact duration (`30s`, `5m`, `1h30m`, `250ms`).
-pub fn format_duration_ms(ms: i64) -> String {
-    if ms % 1000 != 0 {
-        return format!("{ms}ms");
-    }
-    let mut s = ms / 1000;
-    let mut out = String::new();
-    for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60)] {
-        if s >= size {
-            out.push_str(&format!("{}{unit}", s / size));
-            s %= size;
-        }
-    }
-    if s > 0 || out.is_empty() {
-        out.push_str(&format!("{s}s"));
-    }
-    out
 }
 
 #[cfg(test)]

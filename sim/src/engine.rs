@@ -32,11 +32,14 @@ use std::collections::VecDeque;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use super::spec::{AppSpec, LatentKind, Profile};
-use super::stats::{Normals, QuantileTable, max_moments, mmc_sojourn, poisson};
-use super::workload::{OwnVariation, Pattern, Workload};
 use crate::error::{Error, Result};
-use crate::schema;
+use crate::observe::{EdgeRate, OBSERVED_COLUMNS, Observation, OperationRate};
+use crate::profile::LatencyModel;
+use crate::spec::AppSpec;
+use crate::stats::{Normals, QuantileTable, max_moments, poisson};
+use crate::workload::{OwnVariation, Pattern, Workload};
+use holoscale_datasets::schema;
+use holoscale_datasets::truth::LatentKind;
 
 /// Telemetry columns the simulator emits, in order.
 pub const COLUMNS: [&str; 12] = [
@@ -165,7 +168,7 @@ impl SimConfig {
     pub fn check(&self) -> Result<()> {
         if self.tick_ms <= 0 || self.interval_ms <= 0 || self.interval_ms % self.tick_ms != 0 {
             return Err(Error::param(
-                "--interval",
+                "interval_ms",
                 format!(
                     "must be a positive multiple of the tick ({} ms)",
                     self.tick_ms
@@ -173,19 +176,19 @@ impl SimConfig {
             ));
         }
         if self.duration_ms < self.interval_ms {
-            return Err(Error::param("--duration", "must be at least one interval"));
+            return Err(Error::param("duration_ms", "must be at least one interval"));
         }
         if !(0.0..1.0).contains(&self.noise) {
-            return Err(Error::param("--noise", "must be in [0, 1)"));
+            return Err(Error::param("noise", "must be in [0, 1)"));
         }
         if !(0.0..1.0).contains(&self.gap_prob) {
-            return Err(Error::param("--gaps", "must be in [0, 1)"));
+            return Err(Error::param("gap_prob", "must be in [0, 1)"));
         }
         if let Some((lo, hi)) = self.rates
             && !(lo >= 0.0 && hi >= lo && hi > 0.0)
         {
             return Err(Error::param(
-                "--rates",
+                "rates",
                 "needs 0 <= base <= peak and peak > 0",
             ));
         }
@@ -193,7 +196,7 @@ impl SimConfig {
     }
 }
 
-/// A change to one service.
+/// A change to one service (SPEC 7: horizontal, CPU and memory actions).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Action {
     /// Service index.
@@ -202,25 +205,36 @@ pub struct Action {
     pub replicas: Option<u32>,
     /// New CPU limit per replica, cores.
     pub cpu_limit: Option<f64>,
+    /// New memory limit per replica, bytes. The simulator records it (it is the
+    /// denominator of `mem_util`); it does not model out-of-memory kills.
+    pub mem_limit: Option<f64>,
+}
+
+impl Action {
+    /// Sets the replicas of service `service` and nothing else.
+    pub fn replicas(service: usize, replicas: u32) -> Action {
+        Action {
+            service,
+            replicas: Some(replicas),
+            cpu_limit: None,
+            mem_limit: None,
+        }
+    }
 }
 
 struct Svc {
     name: String,
-    profile: Profile,
-    /// Requests/s one replica serves at the spec's CPU limit.
-    mu_spec: f64,
-    spec_cpu_limit: f64,
+    /// Profile, capacity, replica size, latency variation and timeout.
+    model: LatencyModel,
     cpu_per_request: f64,
     inv_cpu_per_request: f64,
     inv_peak_load: f64,
-    cv: f64,
     startup_ticks: u64,
     min: u32,
     max: u32,
-    timeout_s: f64,
     mem_base: f64,
     mem_per_rps: f64,
-    mem_limit: f64,
+    spec_mem_limit: f64,
     util_target: f64,
     latency_target_s: f64,
     initial: Option<u32>,
@@ -320,8 +334,9 @@ struct Acc {
 }
 
 /// The simulator: an application on a cluster, stepped one interval at a time. This is the
-/// environment scalers act in: [`Simulator::reset`], [`Simulator::observe`],
-/// [`Simulator::apply`], [`Simulator::step`].
+/// environment scalers act in: [`Simulator::reset`], [`Simulator::observe`] (the oracle-free
+/// [`Observation`]), [`Simulator::apply`], [`Simulator::step`] (the full [`Emission`], for
+/// recorders and evaluation).
 pub struct Simulator {
     svcs: Vec<Svc>,
     ops: Vec<Op>,
@@ -336,6 +351,7 @@ pub struct Simulator {
     ready: Vec<u32>,
     pending: Vec<VecDeque<u64>>,
     cpu_limit: Vec<f64>,
+    mem_limit: Vec<f64>,
     backlog: Vec<f64>,
     pass: Vec<f64>,
     util: Vec<f64>,
@@ -358,6 +374,7 @@ pub struct Simulator {
     rng: ChaCha8Rng,
     obs_rng: ChaCha8Rng,
     last: Emission,
+    obs: Observation,
     scratch: Scratch,
 }
 
@@ -385,33 +402,22 @@ impl Simulator {
             .services
             .iter()
             .map(|s| {
-                let profile = s.effective_profile();
-                let mu = s.capacity_rps();
-                let target_ms = s.latency_target_ms.unwrap_or_else(|| match profile {
-                    Profile::TwoPiece {
-                        base_ms,
-                        slope_ms,
-                        knee_rps,
-                        ..
-                    } => base_ms + slope_ms * knee_rps,
-                    Profile::Mmc => 1000.0 / mu / (1.0 - s.util_target).max(0.05),
-                });
+                let model = LatencyModel::of(s);
+                let target_ms = s
+                    .latency_target_ms
+                    .unwrap_or_else(|| model.default_target_ms(s.util_target));
                 Svc {
                     name: s.name.clone(),
-                    profile,
-                    mu_spec: mu,
-                    spec_cpu_limit: s.cpu_limit,
+                    model,
                     cpu_per_request: s.cpu_per_request,
                     inv_cpu_per_request: 1.0 / s.cpu_per_request,
                     inv_peak_load: 0.0,
-                    cv: s.latency_cv,
                     startup_ticks: (s.startup_delay_s * 1000.0 / cfg.tick_ms as f64).round() as u64,
                     min: s.min_replicas,
                     max: s.max_replicas,
-                    timeout_s: s.timeout_s,
                     mem_base: s.mem_base_bytes,
                     mem_per_rps: s.mem_per_rps_bytes,
-                    mem_limit: s.mem_limit_bytes,
+                    spec_mem_limit: s.mem_limit_bytes,
                     util_target: s.util_target,
                     latency_target_s: target_ms / 1000.0,
                     initial: s.initial_replicas,
@@ -542,6 +548,9 @@ impl Simulator {
             cfg.seed,
         )?;
         let n = svcs.len();
+        let svcs_names: Vec<String> = svcs.iter().map(|s| s.name.clone()).collect();
+        let svc_bounds: Vec<(u32, u32)> = svcs.iter().map(|s| (s.min, s.max)).collect();
+        let op_names: Vec<String> = ops.iter().map(|o| o.name.clone()).collect();
         let mut sim = Simulator {
             node_calls: ops.iter().map(|o| vec![0.0; o.nodes.len()]).collect(),
             node_path: ops.iter().map(|o| vec![1.0; o.nodes.len()]).collect(),
@@ -571,6 +580,7 @@ impl Simulator {
             ready: vec![0; n],
             pending: vec![VecDeque::new(); n],
             cpu_limit: vec![0.0; n],
+            mem_limit: vec![0.0; n],
             backlog: vec![0.0; n],
             pass: vec![1.0; n],
             util: vec![0.0; n],
@@ -581,6 +591,21 @@ impl Simulator {
             intensity: vec![0.0; n],
             rng: ChaCha8Rng::seed_from_u64(cfg.seed),
             obs_rng: ChaCha8Rng::seed_from_u64(cfg.seed ^ 0x0b5e_12ed),
+            obs: Observation {
+                time_ms: cfg.start_ms,
+                interval_ms: cfg.interval_ms,
+                services: svcs_names,
+                operation_names: op_names,
+                ready: vec![0; n],
+                starting: vec![0; n],
+                cpu_limit: vec![0.0; n],
+                mem_limit: vec![0.0; n],
+                bounds: svc_bounds,
+                rows: Vec::new(),
+                edges: Vec::new(),
+                operations: Vec::new(),
+                slo: spec.slo,
+            },
             cfg,
             last: Emission::default(),
         };
@@ -605,7 +630,8 @@ impl Simulator {
         for (s, svc) in self.svcs.iter().enumerate() {
             self.ready[s] = svc.initial.unwrap_or(optimal[s]).clamp(svc.min, svc.max);
             self.pending[s].clear();
-            self.cpu_limit[s] = svc.spec_cpu_limit;
+            self.cpu_limit[s] = svc.model.spec_cpu_limit;
+            self.mem_limit[s] = svc.spec_mem_limit;
             self.backlog[s] = 0.0;
             self.pass[s] = 1.0;
             self.util[s] = 0.0;
@@ -615,6 +641,21 @@ impl Simulator {
             v.iter_mut().for_each(|x| *x = 0.0);
         }
         self.last = Emission::default();
+        self.obs.time_ms = self.cfg.start_ms;
+        self.obs.rows.clear();
+        self.obs.edges.clear();
+        self.obs.operations.clear();
+        self.refresh_observed_state();
+    }
+
+    /// Copies replicas and limits into the observation.
+    fn refresh_observed_state(&mut self) {
+        for s in 0..self.svcs.len() {
+            self.obs.ready[s] = self.ready[s];
+            self.obs.starting[s] = self.pending[s].len() as u32;
+        }
+        self.obs.cpu_limit.copy_from_slice(&self.cpu_limit);
+        self.obs.mem_limit.copy_from_slice(&self.mem_limit);
     }
 
     /// Service names.
@@ -654,8 +695,20 @@ impl Simulator {
         &self.cpu_limit
     }
 
-    /// The last emission (empty before the first step).
-    pub fn observe(&self) -> &Emission {
+    /// Current memory limits per replica, bytes.
+    pub fn mem_limits(&self) -> &[f64] {
+        &self.mem_limit
+    }
+
+    /// What a scaler may see now: replicas, limits, bounds, the last interval's measured
+    /// rows and call rates, the SLO; no oracle.
+    pub fn observe(&self) -> &Observation {
+        &self.obs
+    }
+
+    /// The last emission, noise-free truth and label included (empty before the first
+    /// step): the simulator's own view, for recorders and evaluation, not for scalers.
+    pub fn last_emission(&self) -> &Emission {
         &self.last
     }
 
@@ -664,8 +717,9 @@ impl Simulator {
         self.svcs.iter().map(|s| (s.min, s.max)).collect()
     }
 
-    /// Applies replica and CPU-limit changes now: added replicas start and become ready after
-    /// the service's start-up delay; removed ones go at once (starting ones first).
+    /// Applies replica, CPU-limit and memory-limit changes now: added replicas start and
+    /// become ready after the service's start-up delay; removed ones go at once (starting
+    /// ones first).
     pub fn apply(&mut self, actions: &[Action]) -> Result<()> {
         for a in actions {
             let Some(svc) = self.svcs.get(a.service) else {
@@ -689,6 +743,20 @@ impl Simulator {
                     ));
                 }
                 self.cpu_limit[a.service] = limit;
+                self.obs.cpu_limit[a.service] = limit;
+            }
+            if let Some(limit) = a.mem_limit {
+                if !(limit.is_finite() && limit > 0.0) {
+                    return Err(Error::param(
+                        "action",
+                        format!(
+                            "service `{}`: memory limit must be positive, got {limit}",
+                            svc.name
+                        ),
+                    ));
+                }
+                self.mem_limit[a.service] = limit;
+                self.obs.mem_limit[a.service] = limit;
             }
             if let Some(r) = a.replicas {
                 let want = r.clamp(svc.min, svc.max);
@@ -706,6 +774,8 @@ impl Simulator {
                     }
                     self.ready[s] -= drop.min(self.ready[s]);
                 }
+                self.obs.ready[s] = self.ready[s];
+                self.obs.starting[s] = self.pending[s].len() as u32;
             }
         }
         Ok(())
@@ -758,7 +828,7 @@ impl Simulator {
                 let limit = if self.cpu_limit[s] > 0.0 {
                     self.cpu_limit[s]
                 } else {
-                    svc.spec_cpu_limit
+                    svc.model.spec_cpu_limit
                 };
                 // Neighbours' interference and datastore contention at their expected load.
                 let share = interference_share(svc, &pressure);
@@ -766,7 +836,7 @@ impl Simulator {
                 let ok = |r: u32| {
                     let util = lambda * svc.cpu_per_request / (r as f64 * limit * share);
                     util <= svc.util_target
-                        && own_latency(svc, lambda, r, limit, share, 0.0).0 * contention
+                        && svc.model.own_latency(lambda, r, limit, share, 0.0).0 * contention
                             <= svc.latency_target_s
                 };
                 let (mut lo, mut hi) = (svc.min.max(1), svc.max);
@@ -899,7 +969,7 @@ impl Simulator {
                 (capacity, demand - capacity)
             };
             let failed = if rest > 0.0 {
-                let max_backlog = if ready > 0 { throughput } else { lambda } * svc.timeout_s;
+                let max_backlog = if ready > 0 { throughput } else { lambda } * svc.model.timeout_s;
                 (rest - max_backlog).max(0.0)
             } else {
                 0.0
@@ -920,7 +990,7 @@ impl Simulator {
             // measured curve) already holds the stochastic queueing, so only backlog that a
             // tick cannot drain (left over from an overload) adds to it.
             let wait = if throughput <= 0.0 {
-                svc.timeout_s
+                svc.model.timeout_s
             } else {
                 let queued = 0.5 * (backlog_before + *backlog);
                 let excess = if lambda < throughput {
@@ -934,13 +1004,13 @@ impl Simulator {
                     0.0
                 }
             };
-            let (mut m, mut v) = own_latency(svc, lambda, ready, limit, share, wait);
+            let (mut m, mut v) = svc.model.own_latency(lambda, ready, limit, share, wait);
             if !svc.datastores.is_empty() {
                 let contention = contention_factor(svc, prev);
                 m *= contention;
                 v *= contention * contention;
             }
-            let m = m.min(svc.timeout_s);
+            let m = m.min(svc.model.timeout_s);
             let pods = ready + pending.len() as u32;
             a.arrivals += arrived;
             a.served += served;
@@ -1064,7 +1134,6 @@ impl Simulator {
         flow.clear();
         for s in 0..n {
             let a = &self.acc[s];
-            let svc = &self.svcs[s];
             let (w, wm, wm2, wf) = lat[s];
             let (m, var) = if w > 0.0 {
                 let m = wm / w;
@@ -1080,7 +1149,7 @@ impl Simulator {
             row[col::CPU_UTIL] = a.util / ticks;
             row[col::MEM_BYTES] = mem;
             row[col::MEM_UTIL] = if pods > 0 {
-                mem / (pods as f64 * svc.mem_limit)
+                mem / (pods as f64 * self.mem_limit[s])
             } else {
                 0.0
             };
@@ -1152,6 +1221,41 @@ impl Simulator {
             ops,
             edges,
         };
+        self.observe_emission();
+    }
+
+    /// The oracle-free part of the last emission, into the observation.
+    fn observe_emission(&mut self) {
+        // The label is the last column, so the observed columns are the ones before it.
+        const _: () = assert!(col::OPTIMAL == OBSERVED_COLUMNS.len());
+        let em = &self.last;
+        let obs = &mut self.obs;
+        obs.time_ms = em.time_ms;
+        obs.rows.clear();
+        obs.rows.extend(em.measured.iter().map(|row| {
+            let mut seen = [0.0; OBSERVED_COLUMNS.len()];
+            seen.copy_from_slice(&row[..OBSERVED_COLUMNS.len()]);
+            seen
+        }));
+        obs.edges.clear();
+        obs.edges.extend(
+            em.edges
+                .iter()
+                .map(|&(caller, callee, rate, latency_ms)| EdgeRate {
+                    caller,
+                    callee,
+                    rate,
+                    latency_ms,
+                }),
+        );
+        obs.operations.clear();
+        obs.operations.extend(em.ops.iter().map(|o| OperationRate {
+            rate: o.rate,
+            mean_ms: o.mean_ms,
+            slo_percentile_ms: o.slo_percentile_ms,
+            error_share: o.error_share,
+        }));
+        self.refresh_observed_state();
     }
 }
 
@@ -1173,47 +1277,6 @@ fn contention_factor(svc: &Svc, pressure: &[f64]) -> f64 {
         .iter()
         .map(|&(d, beta)| beta * pressure[d].min(2.0))
         .sum::<f64>()
-}
-
-/// Mean and variance (s, s²) of a service's own latency at arrival rate `lambda` with
-/// `ready` replicas at CPU limit `limit`, keeping `share` of their capacity, plus a queueing
-/// wait `wait` (s).
-fn own_latency(
-    svc: &Svc,
-    lambda: f64,
-    ready: u32,
-    limit: f64,
-    share: f64,
-    wait: f64,
-) -> (f64, f64) {
-    if ready == 0 {
-        return (svc.timeout_s, 0.0);
-    }
-    let scale = limit / svc.spec_cpu_limit * share;
-    let (m, v) = match svc.profile {
-        Profile::TwoPiece {
-            base_ms,
-            slope_ms,
-            knee_rps,
-            steep_slope_ms,
-        } => {
-            // Load per replica, in units of the spec's replica size.
-            let w = (lambda / (ready as f64 * scale)).min(svc.mu_spec);
-            let ms = if w <= knee_rps {
-                base_ms + slope_ms * w
-            } else {
-                base_ms + slope_ms * knee_rps + steep_slope_ms * (w - knee_rps)
-            };
-            let l = ms * 1e-3;
-            let sd = svc.cv * l;
-            (l, sd * sd)
-        }
-        Profile::Mmc => {
-            let mu = svc.mu_spec * scale;
-            mmc_sojourn(lambda, mu, ready).unwrap_or((1.0 / mu, 1.0 / (mu * mu)))
-        }
-    };
-    (m + wait, v + wait * wait)
 }
 
 /// Moments of the total time of `f` calls on average (⌊f⌋ calls plus one more with

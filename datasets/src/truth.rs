@@ -1,5 +1,6 @@
-//! The ground truth of a simulated application: its call edges and the latent dependencies
-//! planted on purpose, each with its kind. Graph learning is scored against it.
+//! The ground truth of an application's dependencies: its call edges and the latent
+//! dependencies planted on purpose (by the simulator, `holoscale-sim`), each with its kind.
+//! Graph learning is scored against it; `truth.parquet` stores it.
 
 use std::io::Write;
 use std::path::Path;
@@ -8,8 +9,33 @@ use std::sync::Arc;
 use arrow::array::{ArrayRef, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
 
-use super::spec::{AppSpec, LatentKind};
+use serde::{Deserialize, Serialize};
+
 use crate::error::{Error, Result};
+
+/// Kinds of planted latent dependencies (dependencies that are not calls).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LatentKind {
+    /// Two services driven by the same user action through different call paths: the
+    /// operation's share of the mix varies on its own, so both loads move together.
+    SameAction,
+    /// Two services using one datastore, whose utilisation slows both.
+    SharedDatastore,
+    /// Two services on one node: each one's CPU use takes capacity from the other.
+    CoLocated,
+}
+
+impl LatentKind {
+    /// Name as written in files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LatentKind::SameAction => "same-action",
+            LatentKind::SharedDatastore => "shared-datastore",
+            LatentKind::CoLocated => "co-located",
+        }
+    }
+}
 
 /// Kind of a ground-truth edge.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -62,27 +88,6 @@ pub struct GroundTruth {
 }
 
 impl GroundTruth {
-    /// The truth of a spec: its call edges and its planted latent dependencies.
-    pub fn from_spec(spec: &AppSpec) -> GroundTruth {
-        let mut edges: Vec<TruthEdge> = spec
-            .call_edges()
-            .into_iter()
-            .map(|(s, d)| TruthEdge {
-                source: s,
-                destination: d,
-                kind: TruthKind::Call,
-                via: None,
-            })
-            .collect();
-        edges.extend(spec.latent.iter().map(|l| TruthEdge {
-            source: l.services[0].clone(),
-            destination: l.services[1].clone(),
-            kind: TruthKind::Latent(l.kind),
-            via: l.via.clone(),
-        }));
-        GroundTruth { edges }
-    }
-
     /// The latent edges only.
     pub fn latent(&self) -> impl Iterator<Item = &TruthEdge> {
         self.edges.iter().filter(|e| e.kind != TruthKind::Call)

@@ -3,7 +3,7 @@
 //! chosen by the services' roles (front ends and Java services heavier, datastores light).
 
 use super::{calibrate, parse_ops};
-use crate::sim::spec::{
+use crate::spec::{
     AppSpec, DEFAULT_MEMORY_S, LatentKind, LatentSpec, LoadScale, Profile, ServiceKind,
     ServiceSpec, Slo,
 };
@@ -578,19 +578,19 @@ mod tests {
         let cases = [
             (
                 bookinfo(),
-                include_str!("../../../data/apps/bookinfo-calls.csv"),
+                include_str!("../../data/apps/bookinfo-calls.csv"),
             ),
             (
                 online_boutique(),
-                include_str!("../../../data/apps/online-boutique-calls.csv"),
+                include_str!("../../data/apps/online-boutique-calls.csv"),
             ),
             (
                 sock_shop(),
-                include_str!("../../../data/apps/sock-shop-calls.csv"),
+                include_str!("../../data/apps/sock-shop-calls.csv"),
             ),
             (
                 train_ticket(),
-                include_str!("../../../data/apps/train-ticket-calls.csv"),
+                include_str!("../../data/apps/train-ticket-calls.csv"),
             ),
         ];
         for (spec, csv) in cases {
@@ -606,7 +606,7 @@ mod tests {
 
     #[test]
     fn train_ticket_roots_are_gateway_routes() {
-        let routes: BTreeSet<String> = include_str!("../../../data/apps/train-ticket-services.csv")
+        let routes: BTreeSet<String> = include_str!("../../data/apps/train-ticket-services.csv")
             .lines()
             .skip(1)
             .filter_map(|l| {
@@ -617,7 +617,7 @@ mod tests {
             .collect();
         assert_eq!(routes.len(), 38);
         let spec = train_ticket();
-        let all: BTreeSet<String> = include_str!("../../../data/apps/train-ticket-services.csv")
+        let all: BTreeSet<String> = include_str!("../../data/apps/train-ticket-services.csv")
             .lines()
             .skip(1)
             .map(|l| l.split_once(',').unwrap().0.to_string())

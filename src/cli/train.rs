@@ -1,0 +1,457 @@
+//! `holoscale train`: the replica estimator (or a baseline network), with EM graph learning
+//! by default.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use burn::tensor::backend::AutodiffBackend;
+use clap::{Args, ValueEnum};
+
+use holoscale::datasets::{self as ds};
+use holoscale::estimator::{ModelKind, Preset, TrainConfig, TrainOptions};
+use holoscale::graphlearn::{self as gl, EdgePenalty, EmConfig, EmEvent, GraphSources};
+
+use super::device::{DeviceArg, on_device};
+use super::logging::EpochBar;
+use super::output::{num, print};
+use super::{TelemetryArgs, split_list};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum PresetArg {
+    /// 32 filters, window 24: trains on a laptop CPU.
+    #[default]
+    Cpu,
+    /// DeepScaler's sizes: 128 filters, window 80.
+    Paper,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum ModelArg {
+    /// The spatio-temporal attention GCN.
+    #[default]
+    Stgcn,
+    /// GRU per service (baseline).
+    Gru,
+    /// Graph convolution + GRU (baseline).
+    Tgcn,
+}
+
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    #[command(flatten)]
+    pub data: TelemetryArgs,
+    /// Call edges (.parquet, .csv): the estimator starts from their invocation graph.
+    #[arg(long)]
+    pub edges: Option<PathBuf>,
+    /// Target column (default: optimal_replicas when present, else replicas).
+    #[arg(long)]
+    pub target: Option<String>,
+    /// Feature columns, comma-separated (default: replicas, CPU, request rate, latency, memory).
+    #[arg(long = "feature-columns", value_name = "COL,...")]
+    pub feature_columns: Option<String>,
+    /// Input window τ, steps (default: the preset's).
+    #[arg(long)]
+    pub window: Option<usize>,
+    /// Predicted steps H.
+    #[arg(long, default_value_t = 1)]
+    pub horizon: usize,
+    /// Steps between training windows.
+    #[arg(long, default_value_t = 1)]
+    pub stride: usize,
+    /// Train and validation shares, `TRAIN,VAL` (the rest is the test range).
+    #[arg(long, default_value = "0.7,0.1")]
+    pub split: String,
+    /// Network size.
+    #[arg(long, value_enum, default_value_t = PresetArg::Cpu)]
+    pub preset: PresetArg,
+    /// Network.
+    #[arg(long, value_enum, default_value_t = ModelArg::Stgcn)]
+    pub model: ModelArg,
+    /// Most epochs.
+    #[arg(long, default_value_t = 100)]
+    pub epochs: usize,
+    /// Windows per batch.
+    #[arg(long, default_value_t = 64)]
+    pub batch: usize,
+    /// Learning rate.
+    #[arg(long, default_value_t = 1e-3)]
+    pub lr: f64,
+    /// Adam weight decay.
+    #[arg(long, default_value_t = 1e-4)]
+    pub weight_decay: f64,
+    /// Early-stopping patience, epochs.
+    #[arg(long, default_value_t = 5)]
+    pub patience: usize,
+    /// Seed.
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+    /// Fewest replicas a prediction rounds to.
+    #[arg(long, default_value_t = 1)]
+    pub min_replicas: u32,
+    /// Most replicas a prediction rounds to.
+    #[arg(long)]
+    pub max_replicas: Option<u32>,
+    /// Skip windows with missing values instead of refusing the data.
+    #[arg(long)]
+    pub skip_missing: bool,
+    /// Compute device.
+    #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
+    pub device: DeviceArg,
+    /// Model directory to write.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Replace an existing model directory.
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub graph: GraphLearnArgs,
+}
+
+fn parse_split(text: &str) -> Result<ds::tensor::SplitSpec> {
+    let parts: Vec<f64> = text
+        .split(',')
+        .map(|p| p.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
+        .with_context(|| format!("--split `{text}`: expected TRAIN,VAL such as 0.7,0.1"))?;
+    let [train, validation] = parts[..] else {
+        bail!("--split `{text}`: expected two shares TRAIN,VAL such as 0.7,0.1");
+    };
+    Ok(ds::tensor::SplitSpec { train, validation })
+}
+
+impl TrainArgs {
+    pub fn options(&self) -> Result<TrainOptions> {
+        Ok(TrainOptions {
+            target: self.target.clone(),
+            features: self.feature_columns.as_deref().map(split_list),
+            window: self.window,
+            horizon: self.horizon,
+            stride: self.stride,
+            split: parse_split(&self.split)?,
+            preset: match self.preset {
+                PresetArg::Cpu => Preset::Cpu,
+                PresetArg::Paper => Preset::Paper,
+            },
+            kind: match self.model {
+                ModelArg::Stgcn => ModelKind::Stgcn,
+                ModelArg::Gru => ModelKind::Gru,
+                ModelArg::Tgcn => ModelKind::Tgcn,
+            },
+            train: TrainConfig::new()
+                .with_max_epochs(self.epochs)
+                .with_batch_size(self.batch)
+                .with_learning_rate(self.lr)
+                .with_weight_decay(self.weight_decay)
+                .with_patience(self.patience)
+                .with_seed(self.seed),
+            min_replicas: self.min_replicas,
+            max_replicas: self.max_replicas,
+            skip_missing: self.skip_missing,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PenaltyArg {
+    /// Eq. 8 as written: counts new edges (no gradient).
+    Exact,
+    /// A differentiable count, x / (x + scale).
+    Soft,
+}
+
+/// EM graph learning options of `holoscale train` (DeepScaler Algorithm 2).
+#[derive(Debug, Args)]
+pub struct GraphLearnArgs {
+    /// Train on the fixed starting graph instead of learning it with EM.
+    #[arg(long)]
+    pub no_graph_learning: bool,
+    /// EM iterations.
+    #[arg(long, default_value_t = 20)]
+    pub em_iterations: usize,
+    /// Estimator epochs per EM iteration (policy learning).
+    #[arg(long, default_value_t = 5)]
+    pub em_epochs: usize,
+    /// Generator epochs per EM iteration (graph learning).
+    #[arg(long, default_value_t = 5)]
+    pub generator_epochs: usize,
+    /// Capacity N_max of the affinity set.
+    #[arg(long, default_value_t = 3)]
+    pub set_size: usize,
+    /// Target share δ of new edges (eq. 7).
+    #[arg(long, default_value_t = 0.05)]
+    pub delta: f64,
+    /// Generator embedding size.
+    #[arg(long, default_value_t = 64)]
+    pub embedding: usize,
+    /// Sparsification threshold ε (default 0.5/N).
+    #[arg(long)]
+    pub epsilon: Option<f64>,
+    /// Standard deviation of the generator's embeddings (default (2·embedding)^(-1/4)).
+    #[arg(long)]
+    pub generator_init_std: Option<f64>,
+    /// Adam learning rate of the generator.
+    #[arg(long, default_value_t = 1e-3)]
+    pub generator_lr: f64,
+    /// Share of the last iterations that take the newest matrix.
+    #[arg(long, default_value_t = 0.2)]
+    pub newest_share: f64,
+    /// Temperature of the softmax combining the set (eq. 9; 1 is the paper's).
+    #[arg(long, default_value_t = 1.0)]
+    pub set_temperature: f64,
+    /// Edge-count term of the generator's loss.
+    #[arg(long, value_enum, default_value_t = PenaltyArg::Exact)]
+    pub edge_penalty: PenaltyArg,
+    /// Scale of the soft edge count.
+    #[arg(long, default_value_t = 0.01)]
+    pub soft_penalty_scale: f64,
+    /// Train the estimator together with the generator in graph learning, instead of
+    /// holding it fixed as Algorithm 2 does.
+    #[arg(long)]
+    pub joint_graph_learning: bool,
+    /// Extra matrices in the starting set besides the invocation graph: od, cc.
+    #[arg(long, value_name = "od,cc")]
+    pub graph_sources: Option<String>,
+    /// Telemetry column of the CC relationships.
+    #[arg(long, default_value = "req_rate")]
+    pub cc_column: String,
+    /// Threshold of the CC relationships (absolute Spearman correlation).
+    #[arg(long, default_value_t = 0.8)]
+    pub cc_threshold: f64,
+}
+
+impl GraphLearnArgs {
+    pub fn config(&self) -> EmConfig {
+        EmConfig::new()
+            .with_iterations(self.em_iterations)
+            .with_epochs_per_iteration(self.em_epochs)
+            .with_generator_epochs(self.generator_epochs)
+            .with_max_set(self.set_size)
+            .with_delta(self.delta)
+            .with_embedding(self.embedding)
+            .with_epsilon(self.epsilon)
+            .with_init_std(self.generator_init_std)
+            .with_generator_lr(self.generator_lr)
+            .with_newest_share(self.newest_share)
+            .with_temperature(self.set_temperature)
+            .with_penalty(match self.edge_penalty {
+                PenaltyArg::Exact => EdgePenalty::Exact,
+                PenaltyArg::Soft => EdgePenalty::Soft {
+                    scale: self.soft_penalty_scale,
+                },
+            })
+            .with_joint(self.joint_graph_learning)
+    }
+
+    pub fn sources(&self) -> Result<GraphSources> {
+        let mut out = GraphSources::default();
+        for s in self
+            .graph_sources
+            .as_deref()
+            .map(split_list)
+            .unwrap_or_default()
+        {
+            match s.as_str() {
+                "od" => out.od = true,
+                "cc" => out.cc = Some((self.cc_column.clone(), self.cc_threshold)),
+                "calls" | "invocation" => {}
+                other => bail!("--graph-sources: unknown source `{other}`; expected od, cc"),
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// How a model is trained: on the fixed starting graph, or with EM graph learning.
+pub enum Schedule {
+    /// Early stopping on the fixed starting graph.
+    Fixed,
+    /// DeepScaler's EM loop (Algorithm 2) with these settings and starting sources.
+    Em(EmConfig, GraphSources),
+}
+
+impl TrainArgs {
+    /// The schedule the flags ask for (gru, which uses no graph, trains on the fixed one).
+    pub fn schedule(&self, opts: &TrainOptions) -> Result<Schedule> {
+        if self.graph.no_graph_learning {
+            return Ok(Schedule::Fixed);
+        }
+        if opts.kind == ModelKind::Gru {
+            tracing::info!("gru does not use the graph: training without graph learning");
+            return Ok(Schedule::Fixed);
+        }
+        let em = self.graph.config();
+        em.check()?;
+        Ok(Schedule::Em(em, self.graph.sources()?))
+    }
+}
+
+pub fn run(a: TrainArgs) -> Result<()> {
+    let tel = a.data.load()?;
+    let edges = a.edges.as_deref().map(ds::io::read_edges).transpose()?;
+    let opts = a.options()?;
+    let schedule = a.schedule(&opts)?;
+    train_and_save(
+        &tel,
+        edges.as_ref(),
+        &opts,
+        &schedule,
+        &a.out,
+        a.force,
+        a.device,
+    )
+}
+
+/// Trains with `schedule`, saves the model to `out` (refused when it holds files, unless
+/// `force`) and prints what was trained. The demo's training stage.
+pub fn train_and_save(
+    tel: &ds::Telemetry,
+    edges: Option<&ds::CallEdges>,
+    opts: &TrainOptions,
+    schedule: &Schedule,
+    out: &Path,
+    force: bool,
+    device: DeviceArg,
+) -> Result<()> {
+    ds::io::check_output_dir(out, force)?;
+    on_device!(device, |AB, dev| match schedule {
+        Schedule::Fixed => train_fixed::<AB>(tel, edges, opts, &dev, out, force),
+        Schedule::Em(em, sources) =>
+            train_em::<AB>(tel, edges, opts, em, sources, &dev, out, force),
+    })
+}
+
+fn train_fixed<AB: AutodiffBackend>(
+    tel: &ds::Telemetry,
+    edges: Option<&ds::CallEdges>,
+    opts: &TrainOptions,
+    device: &AB::Device,
+    out: &Path,
+    force: bool,
+) -> Result<()> {
+    let bar = EpochBar::new(opts.kind.name(), opts.train.max_epochs);
+    let start = std::time::Instant::now();
+    let trained = holoscale::estimator::train::<AB>(tel, edges, opts, device, &mut |r| {
+        bar.update(opts.kind.name(), r)
+    })?;
+    bar.finish();
+    for note in &trained.notes {
+        tracing::warn!("{note}");
+    }
+    trained.artifact.save(out, force)?;
+    let h = &trained.artifact.history;
+    let best = &h[trained.artifact.metadata.best_epoch - 1];
+    let windows = trained.data.starts(ds::tensor::Split::Train).len();
+    print(&format!(
+        "trained {} on {} services x {} features, window {}, horizon {}: {} epochs in {:.1} s ({:.0} windows/s), best epoch {} (validation MAE {} {})\nwrote {}\n",
+        opts.kind.name(),
+        trained.data.services.len(),
+        trained.data.features.len(),
+        trained.data.spec.input,
+        trained.data.spec.horizon,
+        h.len(),
+        start.elapsed().as_secs_f64(),
+        windows as f64 * h.len() as f64 / h.iter().map(|e| e.seconds).sum::<f64>().max(1e-9),
+        best.epoch,
+        num(best.val_mae),
+        trained.data.target_name,
+        out.display()
+    ))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn train_em<AB: AutodiffBackend>(
+    tel: &ds::Telemetry,
+    edges: Option<&ds::CallEdges>,
+    opts: &TrainOptions,
+    em: &EmConfig,
+    sources: &GraphSources,
+    device: &AB::Device,
+    out: &Path,
+    force: bool,
+) -> Result<()> {
+    let bar = EpochBar::new("em", em.iterations * em.epochs_per_iteration);
+    let start = std::time::Instant::now();
+    let learned = gl::train::<AB>(tel, edges, opts, em, sources, device, &mut |ev| match ev {
+        EmEvent::Epoch(r) => bar.update("em", r),
+        EmEvent::Iteration(r) => {
+            let losses: Vec<String> = r.set_losses.iter().map(|l| num(*l)).collect();
+            bar.note(&format!(
+                "EM iteration {}/{}: val MAE {}, generator loss {}, new edges {} (proposed {}, gate {}), set losses [{}], {} edges{}",
+                r.iteration,
+                r.iterations,
+                num(r.val_mae),
+                num(r.generator_loss),
+                r.new_edges,
+                r.proposed_edges,
+                num(r.gate_mean),
+                losses.join(", "),
+                r.edges,
+                if r.took_newest { " (newest matrix)" } else { "" }
+            ))
+        }
+    })?;
+    bar.finish();
+    let trained = &learned.trained;
+    for note in &trained.notes {
+        tracing::warn!("{note}");
+    }
+    trained.artifact.save(out, force)?;
+    let best = &trained.artifact.history[trained.artifact.metadata.best_epoch - 1];
+    let edges_learned = trained
+        .artifact
+        .affinity
+        .indexed_iter()
+        .filter(|((i, j), v)| i != j && **v != 0.0)
+        .count();
+    print(&format!(
+        "trained {} with EM graph learning on {} services: {} iterations x {} epochs in {:.1} s; kept iteration {}, epoch {} (validation MAE {} {}), learned graph with {} edges\nwrote {}\n",
+        opts.kind.name(),
+        trained.data.services.len(),
+        em.iterations,
+        em.epochs_per_iteration,
+        start.elapsed().as_secs_f64(),
+        learned.best_iteration,
+        best.epoch,
+        num(best.val_mae),
+        trained.data.target_name,
+        edges_learned,
+        out.display()
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cmd {
+        #[command(flatten)]
+        args: TrainArgs,
+    }
+
+    fn parse(extra: &[&str]) -> TrainArgs {
+        let mut argv = vec!["train", "--telemetry", "t.parquet", "--out", "m"];
+        argv.extend_from_slice(extra);
+        Cmd::try_parse_from(argv).expect("valid flags").args
+    }
+
+    /// The demo builds its settings from the library's defaults; the flags must agree.
+    #[test]
+    fn the_flag_defaults_are_the_library_defaults() {
+        let a = parse(&[]);
+        assert_eq!(a.options().unwrap(), TrainOptions::default());
+        assert_eq!(
+            serde_json::to_value(a.graph.config()).unwrap(),
+            serde_json::to_value(EmConfig::new()).unwrap()
+        );
+        assert_eq!(a.graph.sources().unwrap(), GraphSources::default());
+        // The demo's training flags give the demo's settings.
+        let a = parse(&["--epochs", "5", "--seed", "3", "--em-iterations", "4"]);
+        assert_eq!(
+            a.options().unwrap().train,
+            TrainConfig::new().with_max_epochs(5).with_seed(3)
+        );
+        assert_eq!(a.graph.config().iterations, 4);
+    }
+}
