@@ -2,19 +2,31 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 mod cli;
 
+/// Exit code of a failure (bad data, a refused output, a failed computation).
+const FAILURE: u8 = 1;
+/// Exit code of a usage error (a flag, a value or a combination the command refuses before
+/// reading anything), as clap's own.
+const USAGE: u8 = 2;
+
 fn main() -> ExitCode {
     keep_freed_memory();
-    let args = cli::Cli::parse();
+    let matches = cli::Cli::command().get_matches();
+    let args = cli::Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    cli::remember_given(&matches);
     cli::logging::init(args.global.quiet, args.global.verbose);
     match cli::run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             cli::logging::report_error(&err);
-            ExitCode::FAILURE
+            ExitCode::from(if cli::is_usage_error(&err) {
+                USAGE
+            } else {
+                FAILURE
+            })
         }
     }
 }

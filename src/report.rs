@@ -10,6 +10,7 @@ use burn::prelude::Backend;
 use ndarray::Array2;
 
 use crate::error::{Error, Result};
+use holoscale_datasets::io::DirManifest;
 use holoscale_datasets::truth::GroundTruth;
 use holoscale_datasets::{self as ds, time};
 use holoscale_estimator::Artifact;
@@ -52,6 +53,16 @@ pub struct ReportInputs<'a, B: Backend> {
     /// Most learned edges that are not calls to draw and list.
     pub top: usize,
 }
+
+/// What holoscale writes into a report directory: the page, every figure as PNG and SVG,
+/// and the metrics, signed by the page's title.
+pub static REPORT_DIR: DirManifest = DirManifest {
+    what: "report directory",
+    files: &["report.html", "metrics.parquet"],
+    suffixes: &[".png", ".svg"],
+    dirs: &[],
+    signature: Some(("report.html", "holoscale report")),
+};
 
 /// Default of [`ReportInputs::top`].
 pub const DEFAULT_TOP: usize = 20;

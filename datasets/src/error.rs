@@ -97,13 +97,40 @@ pub enum Error {
     /// Validation found problems that the repair policy does not allow to fix.
     #[error("{}", .0.fatal_summary())]
     Invalid(Box<Report>),
-    /// An output directory exists and holds files.
+    /// An output exists (a file, or a directory that holds files).
     #[error(
-        "{path}: exists and is not empty; choose another output directory, or pass `force` to replace what is there"
+        "{path}: exists{}; choose another output, or pass `force` to replace it",
+        if *directory { " and is not empty" } else { "" }
     )]
     OutputExists {
+        /// The file or directory.
+        path: PathBuf,
+        /// Whether it is a directory.
+        directory: bool,
+    },
+    /// An output directory holds files that holoscale did not write there.
+    #[error(
+        "{path}: holds what holoscale did not write into a {what}: {}; refusing to replace it, even with `force`: move those away or choose another output",
+        found.join(", ")
+    )]
+    ForeignFiles {
         /// The directory.
         path: PathBuf,
+        /// The kind of directory it was asked to be.
+        what: String,
+        /// What is there that holoscale does not own (relative paths), or the missing
+        /// signature.
+        found: Vec<String>,
+    },
+    /// An output is also an input.
+    #[error(
+        "{path}: is also an input ({input}); writing it would destroy the data it is read from; choose another output"
+    )]
+    OutputIsInput {
+        /// The output.
+        path: PathBuf,
+        /// The input it is (or holds).
+        input: PathBuf,
     },
     /// A parameter is out of its domain.
     #[error("invalid value for `{name}`: {message}")]

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::training::{AnyModel, EpochReport, ModelSpec, TrainConfig};
+use holoscale_datasets::io::DirManifest;
 use holoscale_datasets::tensor::{Normalizer, SplitSpec};
 
 /// Version of the artifact layout; loading refuses others.
@@ -142,32 +143,137 @@ struct ServicesFile {
     services: Vec<String>,
 }
 
-impl<B: Backend> Artifact<B> {
-    /// Writes the artifact to `dir`, which must not exist or be empty unless `overwrite`.
-    /// The files are written to a sibling temporary directory renamed into place at the end.
-    pub fn save(&self, dir: &Path, overwrite: bool) -> Result<()> {
-        holoscale_datasets::io::check_output_dir(dir, overwrite)?;
-        let parent = match dir.parent() {
+/// What holoscale writes into a model directory: the files of [`Artifact::save`] and the
+/// extra JSON files of graph learning, signed by `metadata.json`.
+pub static MODEL_DIR: DirManifest = DirManifest {
+    what: "model directory",
+    files: &[
+        "config.json",
+        "metadata.json",
+        "services.json",
+        "normalizer.json",
+        "model.mpk",
+        "affinity.parquet",
+        "training.parquet",
+        "graph_learning.json",
+    ],
+    suffixes: &[],
+    dirs: &[],
+    signature: Some(("metadata.json", "\"holoscale_version\"")),
+};
+
+/// The files of model directory `dir` a command reads (for refusing to write over them).
+pub fn model_files(dir: &Path) -> Vec<PathBuf> {
+    holoscale_datasets::io::output::files_in(dir, MODEL_DIR.files)
+}
+
+/// Where a model is being written: the staging directory `.NAME.partial` beside the target
+/// `NAME`. Training keeps its checkpoints there ([`Staging::checkpoints`]); the finished
+/// model is written there and renamed into place by [`Staging::commit`], so the target is
+/// always either the old model or the new one, never half of one. Opening the staging
+/// directory first proves that the target's location is writable before any work.
+#[derive(Debug)]
+pub struct Staging {
+    target: PathBuf,
+    dir: PathBuf,
+}
+
+/// Name of the checkpoint directory inside a staging directory.
+pub const CHECKPOINT_DIR: &str = "checkpoint";
+
+impl Staging {
+    /// Prepares to write the model directory `target`: refused when it holds anything
+    /// unless `force`, and even with `force` when it holds anything but a model holoscale
+    /// wrote or one of `inputs`. A checkpoint of an interrupted training is kept when
+    /// `resume`, discarded with `force`, and refused otherwise; `resume` without one is an
+    /// error.
+    pub fn open(target: &Path, force: bool, resume: bool, inputs: &[&Path]) -> Result<Staging> {
+        holoscale_datasets::io::check_output_dir(target, force, &MODEL_DIR, inputs)?;
+        let parent = match target.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
         std::fs::create_dir_all(&parent).map_err(io(&parent, "create"))?;
-        let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or("model");
-        let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
-        if tmp.exists() {
-            std::fs::remove_dir_all(&tmp).map_err(io(&tmp, "remove"))?;
+        let name = target
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("model");
+        let dir = parent.join(format!(".{name}.partial"));
+        let staging = Staging {
+            target: target.to_path_buf(),
+            dir,
+        };
+        let has_checkpoint = staging.has_checkpoint();
+        match (has_checkpoint, resume, force) {
+            (true, true, _) => return Ok(staging),
+            (false, true, _) => {
+                return Err(Error::Checkpoint {
+                    dir: staging.dir.clone(),
+                    message: "holds no checkpoint of an interrupted training to resume; train without resuming".into(),
+                });
+            }
+            (true, false, false) => {
+                return Err(Error::Checkpoint {
+                    dir: staging.dir.clone(),
+                    message: "holds the checkpoint of an interrupted training; resume it (`resume`), or start over (`force`)".into(),
+                });
+            }
+            _ => {}
         }
-        std::fs::create_dir_all(&tmp).map_err(io(&tmp, "create"))?;
-        let result = self.write_files(&tmp);
-        if let Err(e) = result {
-            let _ = std::fs::remove_dir_all(&tmp);
-            return Err(e);
+        if staging.dir.exists() {
+            std::fs::remove_dir_all(&staging.dir).map_err(io(&staging.dir, "remove"))?;
         }
-        if dir.exists() {
-            std::fs::remove_dir_all(dir).map_err(io(dir, "replace"))?;
+        std::fs::create_dir_all(&staging.dir).map_err(io(&staging.dir, "create"))?;
+        Ok(staging)
+    }
+
+    /// The model directory this writes.
+    pub fn target(&self) -> &Path {
+        &self.target
+    }
+
+    /// The directory training keeps its checkpoints in.
+    pub fn checkpoints(&self) -> PathBuf {
+        self.dir.join(CHECKPOINT_DIR)
+    }
+
+    /// Whether an interrupted training left a checkpoint.
+    pub fn has_checkpoint(&self) -> bool {
+        self.checkpoints().join("state.json").is_file()
+    }
+
+    /// Writes `artifact` into the staging directory and renames it into place (replacing
+    /// the model there, which the checks of [`Staging::open`] allowed), then removes the
+    /// staging directory with its checkpoints.
+    pub fn commit<B: Backend>(self, artifact: &Artifact<B>) -> Result<()> {
+        let fresh = self.dir.join("model");
+        if fresh.exists() {
+            std::fs::remove_dir_all(&fresh).map_err(io(&fresh, "remove"))?;
         }
-        std::fs::rename(&tmp, dir).map_err(io(dir, "rename into place"))?;
+        std::fs::create_dir_all(&fresh).map_err(io(&fresh, "create"))?;
+        artifact.write_files(&fresh)?;
+        if self.target.exists() {
+            let old = self.dir.join("replaced");
+            std::fs::rename(&self.target, &old).map_err(io(&self.target, "move aside"))?;
+            if let Err(e) = std::fs::rename(&fresh, &self.target) {
+                // Put the old model back before reporting.
+                let _ = std::fs::rename(&old, &self.target);
+                return Err(io(&self.target, "rename into place")(e));
+            }
+        } else {
+            std::fs::rename(&fresh, &self.target).map_err(io(&self.target, "rename into place"))?;
+        }
+        std::fs::remove_dir_all(&self.dir).map_err(io(&self.dir, "remove"))?;
         Ok(())
+    }
+}
+
+impl<B: Backend> Artifact<B> {
+    /// Writes the artifact to `dir`, which must not exist or be empty unless `overwrite`,
+    /// and even then may hold only a model holoscale wrote ([`MODEL_DIR`]). The files are
+    /// written to a staging directory beside it and renamed into place ([`Staging`]).
+    pub fn save(&self, dir: &Path, overwrite: bool) -> Result<()> {
+        Staging::open(dir, overwrite, false, &[])?.commit(self)
     }
 
     fn write_files(&self, dir: &Path) -> Result<()> {
@@ -227,20 +333,19 @@ impl<B: Backend> Artifact<B> {
         let config: ArtifactConfig = read_json(dir, "config.json")?;
         let services: ServicesFile = read_json(dir, "services.json")?;
         let normalizer = Normalizer::load(&dir.join("normalizer.json"))?;
-        let model = config
-            .model
-            .init::<B>(device)
-            .load_file(
-                dir.join("model"),
-                &NamedMpkFileRecorder::<FullPrecisionSettings>::new(),
-                device,
-            )
-            .map_err(|e| artifact_err(dir, format!("cannot load the weights of model.mpk: {e}")))?;
+        validate(dir, &metadata, &config, &services.services, &normalizer)?;
+        let model = load_weights::<B>(dir, &config.model, device)?;
         let (names, affinity) = read_affinity(&dir.join("affinity.parquet"))?;
         if names != services.services {
             return Err(artifact_err(
                 dir,
                 "affinity.parquet and services.json list different services",
+            ));
+        }
+        if affinity.iter().any(|v| !(v.is_finite() && *v >= 0.0)) {
+            return Err(artifact_err(
+                dir,
+                "affinity.parquet: every weight must be finite and non-negative",
             ));
         }
         let history = read_history(&dir.join("training.parquet")).unwrap_or_default();
@@ -255,6 +360,228 @@ impl<B: Backend> Artifact<B> {
             extra_json: Vec::new(),
         })
     }
+}
+
+/// A field of a model directory's file that is out of its domain or disagrees with another.
+fn bad_field(dir: &Path, file: &str, field: &str, message: impl std::fmt::Display) -> Error {
+    artifact_err(
+        dir,
+        format!("{file}: `{field}` {message}; restore the file or retrain the model"),
+    )
+}
+
+/// Checks every field of `metadata.json`, `config.json`, `services.json` and
+/// `normalizer.json` on its own and against the others, before any weights are read.
+fn validate(
+    dir: &Path,
+    metadata: &Metadata,
+    config: &ArtifactConfig,
+    services: &[String],
+    normalizer: &Normalizer,
+) -> Result<()> {
+    let schema = holoscale_datasets::schema::SCHEMA_VERSION;
+    if !(1..=schema).contains(&metadata.schema_version) {
+        return Err(bad_field(
+            dir,
+            "metadata.json",
+            "schema_version",
+            format!(
+                "is {}, but this holoscale reads telemetry schema versions 1 to {schema}",
+                metadata.schema_version
+            ),
+        ));
+    }
+    let meta = |field: &str, message: String| Err(bad_field(dir, "metadata.json", field, message));
+    if metadata.best_epoch == 0 {
+        return meta("best_epoch", "must be at least 1".into());
+    }
+    if let Some(max) = metadata.max_replicas
+        && max < metadata.min_replicas
+    {
+        return meta(
+            "max_replicas",
+            format!("is {max}, below `min_replicas` {}", metadata.min_replicas),
+        );
+    }
+    if !(0.0..=1.0).contains(&metadata.rounding_threshold) {
+        return meta(
+            "rounding_threshold",
+            format!("is {}, not in [0, 1]", metadata.rounding_threshold),
+        );
+    }
+    if services.is_empty() {
+        return Err(bad_field(dir, "services.json", "services", "is empty"));
+    }
+    if let Some(dup) = services
+        .iter()
+        .enumerate()
+        .find(|(i, s)| services[..*i].contains(s))
+    {
+        return Err(bad_field(
+            dir,
+            "services.json",
+            "services",
+            format!("lists `{}` twice", dup.1),
+        ));
+    }
+    let data = &config.data;
+    let cfg = |field: &str, message: String| Err(bad_field(dir, "config.json", field, message));
+    for (field, v) in [
+        ("data.window", data.window),
+        ("data.horizon", data.horizon),
+        ("data.stride", data.stride),
+    ] {
+        if v == 0 {
+            return cfg(field, "must be at least 1".into());
+        }
+    }
+    if data.interval_ms <= 0 {
+        return cfg(
+            "data.interval_ms",
+            format!("is {}, must be positive", data.interval_ms),
+        );
+    }
+    if data.target.is_empty() {
+        return cfg("data.target", "is empty".into());
+    }
+    if data.features.is_empty() {
+        return cfg("data.features", "is empty".into());
+    }
+    if let Some(dup) = data
+        .features
+        .iter()
+        .enumerate()
+        .find(|(i, f)| data.features[..*i].contains(f))
+    {
+        return cfg("data.features", format!("lists `{}` twice", dup.1));
+    }
+    if let Err(e) = data.split.split(100) {
+        return cfg("data.split", e.to_string());
+    }
+    if let Err(e) = config.train.check() {
+        return cfg("train", e.to_string());
+    }
+    if let Err(e) = config.model.check() {
+        return cfg("model", e.to_string());
+    }
+    // The network's sizes against the data's.
+    let (window, horizon, features, nodes) = config.model.sizes();
+    if let Some(w) = window
+        && w != data.window
+    {
+        return cfg(
+            "model.window",
+            format!("is {w}, but `data.window` is {}", data.window),
+        );
+    }
+    if horizon != data.horizon {
+        return cfg(
+            "model.horizon",
+            format!("is {horizon}, but `data.horizon` is {}", data.horizon),
+        );
+    }
+    if features != data.features.len() {
+        return cfg(
+            "model.features",
+            format!(
+                "is {features}, but `data.features` lists {}",
+                data.features.len()
+            ),
+        );
+    }
+    if let Some(n) = nodes
+        && n != services.len()
+    {
+        return cfg(
+            "model.services",
+            format!("is {n}, but services.json lists {}", services.len()),
+        );
+    }
+    for column in data.features.iter().chain(std::iter::once(&data.target)) {
+        if !normalizer.features.contains(column) {
+            return Err(bad_field(
+                dir,
+                "normalizer.json",
+                "features",
+                format!("does not cover `{column}`, which config.json uses"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Collects the shape of every float parameter, in visiting order.
+struct Shapes(Vec<Vec<usize>>);
+
+impl<B: Backend> burn::module::ModuleVisitor<B> for Shapes {
+    fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<B, D>>) {
+        self.0.push(param.val().dims().to_vec());
+    }
+}
+
+fn shapes<B: Backend>(model: &AnyModel<B>) -> Vec<Vec<usize>> {
+    let mut s = Shapes(Vec::new());
+    model.visit(&mut s);
+    s.0
+}
+
+/// Loads `model.mpk` into the network `spec` describes, refusing a file that is not a
+/// burn record (empty, truncated, random) and weights of another shape than the network.
+fn load_weights<B: Backend>(
+    dir: &Path,
+    spec: &ModelSpec,
+    device: &B::Device,
+) -> Result<AnyModel<B>> {
+    let file = dir.join("model.mpk");
+    let bytes = std::fs::read(&file).map_err(|e| {
+        artifact_err(
+            dir,
+            format!("cannot read model.mpk ({e}); is this a holoscale model directory?"),
+        )
+    })?;
+    // burn writes a `BurnRecord` (its metadata, then the network's record) as a MessagePack
+    // map: anything that does not decode as one is not a weights file.
+    #[derive(Deserialize)]
+    #[allow(dead_code)] // decoded only to check the structure
+    struct RecordProbe {
+        metadata: serde::de::IgnoredAny,
+        item: serde::de::IgnoredAny,
+    }
+    if rmp_serde::from_slice::<RecordProbe>(&bytes).is_err() {
+        return Err(artifact_err(
+            dir,
+            format!(
+                "model.mpk: the weights file is corrupt or incomplete ({} bytes that are not a weights record); restore it or retrain the model",
+                bytes.len()
+            ),
+        ));
+    }
+    let fresh = spec.init::<B>(device);
+    let want = shapes(&fresh);
+    let model = fresh
+        .load_file(
+            dir.join("model"),
+            &NamedMpkFileRecorder::<FullPrecisionSettings>::new(),
+            device,
+        )
+        .map_err(|e| {
+            artifact_err(
+                dir,
+                format!("model.mpk does not hold the weights of the network config.json describes ({e}); restore both files or retrain the model"),
+            )
+        })?;
+    let got = shapes(&model);
+    if got != want {
+        let k = want.iter().zip(&got).take_while(|(w, g)| w == g).count();
+        let (w, g) = (want.get(k), got.get(k));
+        return Err(artifact_err(
+            dir,
+            format!(
+                "model.mpk holds weights of another shape than the network config.json describes (parameter {k}: {g:?} in the file, {w:?} from config.json); was config.json edited? restore it or retrain the model"
+            ),
+        ));
+    }
+    Ok(model)
 }
 
 /// Writes a matrix as affinity Parquet (SPEC 2.5): `source`, `destination`, `weight`, `kind`,

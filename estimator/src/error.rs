@@ -41,6 +41,14 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// A training checkpoint cannot be used as asked.
+    #[error("{dir}: {message}")]
+    Checkpoint {
+        /// The staging directory holding the checkpoint.
+        dir: PathBuf,
+        /// What is wrong and what to do.
+        message: String,
+    },
     /// A model directory was written by another artifact version.
     #[error(
         "{dir}: model format version {found}, but this holoscale reads version {supported}; retrain the model with this holoscale"

@@ -55,6 +55,9 @@ pub struct EvalOptions {
     pub season: usize,
     /// Also score the rounded replicas of the neural models (SPEC 3 rule).
     pub rounded: bool,
+    /// Most epochs of the neural baselines (GRU, T-GCN); `None` trains them with the
+    /// model's own settings.
+    pub baseline_epochs: Option<usize>,
 }
 
 /// Predictions of every model on the test windows, in target units, with the truth.
@@ -180,7 +183,10 @@ pub fn evaluate<B: AutodiffBackend>(
                     stride: cfg.stride,
                     split: cfg.split,
                     kind,
-                    train: artifact.config.train.clone(),
+                    train: match opts.baseline_epochs {
+                        Some(n) => artifact.config.train.clone().with_max_epochs(n),
+                        None => artifact.config.train.clone(),
+                    },
                     min_replicas: meta.min_replicas,
                     max_replicas: meta.max_replicas,
                     skip_missing: true,

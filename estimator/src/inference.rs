@@ -230,25 +230,36 @@ impl<B: Backend> Estimator<B> {
         }
     }
 
-    /// Predicts the next `H` steps after the last window of `tel`: the latest τ steps,
-    /// taken in the model's service and feature order, through [`Estimator::predict_window`].
-    pub fn predict_next(&self, tel: &Telemetry) -> Result<Forecast> {
-        self.check_fits(tel)?;
-        let cfg = &self.artifact.config.data;
-        let tau = cfg.window;
-        let t_len = tel.len();
+    /// Indices of the model's services in `tel` (which [`Estimator::check_fits`] checked).
+    fn service_indices(&self, tel: &Telemetry) -> Vec<usize> {
+        self.artifact
+            .services
+            .iter()
+            .map(|s| tel.service_index(s).expect("checked"))
+            .collect()
+    }
+
+    /// Refuses telemetry shorter than one window.
+    fn check_length(&self, tel: &Telemetry) -> Result<()> {
+        let (t_len, tau) = (tel.len(), self.artifact.config.data.window);
         if t_len < tau {
             return Err(self.mismatch(
                 tel,
                 format!("{t_len} steps are fewer than the model's window of {tau}"),
             ));
         }
-        let svc: Vec<usize> = self
-            .artifact
-            .services
-            .iter()
-            .map(|s| tel.service_index(s).expect("checked"))
-            .collect();
+        Ok(())
+    }
+
+    /// Predicts the next `H` steps after the last window of `tel`: the latest τ steps,
+    /// taken in the model's service and feature order, through [`Estimator::predict_window`].
+    pub fn predict_next(&self, tel: &Telemetry) -> Result<Forecast> {
+        self.check_fits(tel)?;
+        self.check_length(tel)?;
+        let cfg = &self.artifact.config.data;
+        let tau = cfg.window;
+        let t_len = tel.len();
+        let svc = self.service_indices(tel);
         let cols: Vec<usize> = cfg
             .features
             .iter()
@@ -414,19 +425,9 @@ impl<B: Backend> Estimator<B> {
         let cfg = &self.artifact.config.data;
         let (tau, h) = (cfg.window, cfg.horizon);
         let (t_len, n, f) = x.dim();
-        if t_len < tau {
-            return Err(self.mismatch(
-                tel,
-                format!("{t_len} steps are fewer than the model's window of {tau}"),
-            ));
-        }
+        self.check_length(tel)?;
         let actual: Option<Vec<f64>> = tel.column_index(&cfg.target).map(|c| {
-            let svc: Vec<usize> = self
-                .artifact
-                .services
-                .iter()
-                .map(|s| tel.service_index(s).expect("checked"))
-                .collect();
+            let svc = self.service_indices(tel);
             let mut v = Vec::with_capacity(t_len * n);
             for t in 0..t_len {
                 for &j in &svc {

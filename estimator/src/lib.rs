@@ -18,6 +18,7 @@
 pub mod affinity;
 pub mod artifact;
 pub mod baselines;
+pub mod checkpoint;
 pub mod data;
 pub mod error;
 pub mod evaluate;

@@ -10,9 +10,10 @@ use crate::artifact::{
     ARTIFACT_VERSION, Artifact, ArtifactConfig, DEFAULT_ROUNDING_THRESHOLD, DataConfig, Metadata,
 };
 use crate::baselines::{GruForecasterConfig, TgcnConfig};
+use crate::checkpoint::{self, Checkpointing};
 use crate::error::Result;
 use crate::model::StgcnConfig;
-use crate::training::{AnyModel, EpochReport, ModelKind, ModelSpec, TrainConfig, fit};
+use crate::training::{AnyModel, EpochReport, ModelKind, ModelSpec, TrainConfig, fit_checkpointed};
 use holoscale_datasets::tensor::{SplitSpec, WindowOptions, WindowSpec, Windowed};
 use holoscale_datasets::{CallEdges, Telemetry, schema};
 
@@ -53,6 +54,8 @@ pub struct TrainOptions {
     pub max_replicas: Option<u32>,
     /// Skip windows with missing values instead of refusing the data.
     pub skip_missing: bool,
+    /// Keep a checkpoint after every epoch (and resume from one); none by default.
+    pub checkpoint: Option<Checkpointing>,
 }
 
 impl Default for TrainOptions {
@@ -70,6 +73,7 @@ impl Default for TrainOptions {
             min_replicas: 1,
             max_replicas: None,
             skip_missing: false,
+            checkpoint: None,
         }
     }
 }
@@ -244,6 +248,23 @@ pub fn prepare(
 }
 
 impl Prepared {
+    /// The key a checkpoint of this training must carry: the data's fingerprint, the
+    /// network, the optimisation settings, the windows and the starting affinity, plus
+    /// `extra` (the graph learner's settings).
+    pub fn checkpoint_key<T: serde::Serialize>(&self, opts: &TrainOptions, extra: &T) -> String {
+        checkpoint::key(&(
+            &self.fingerprint,
+            &self.model,
+            &opts.train,
+            (&self.data.spec, &self.data.splits, &self.data.target_name),
+            self.affinity
+                .iter()
+                .map(|v| v.to_bits())
+                .collect::<Vec<u64>>(),
+            extra,
+        ))
+    }
+
     /// The artifact of a trained network: `affinity` is the matrix it was trained with and
     /// `source` where that came from (`invocation`, `identity`, `learned`).
     pub fn into_trained<B: burn::prelude::Backend>(
@@ -311,13 +332,15 @@ pub fn train<B: AutodiffBackend>(
     // Seed before initialising, so the same seed gives the same weights.
     B::seed(device, opts.train.seed);
     let model = prepared.model.init::<B>(device);
-    let fitted = fit::<B, _>(
+    let key = prepared.checkpoint_key(opts, &());
+    let fitted = fit_checkpointed::<B, _>(
         model,
         &prepared.data,
         &prepared.affinity,
         &opts.train,
         device,
         progress,
+        opts.checkpoint.as_ref().map(|c| (c, key.as_str())),
     )?;
     let (a, source) = (prepared.affinity.clone(), prepared.affinity_source);
     Ok(prepared.into_trained(

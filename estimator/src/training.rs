@@ -2,6 +2,7 @@
 //! cosine learning-rate schedule, early stopping on the validation loss with the best
 //! checkpoint kept, seeded, with progress reported through a callback.
 
+use std::path::Path;
 use std::time::Instant;
 
 use burn::module::AutodiffModule;
@@ -13,6 +14,7 @@ use ndarray::{Array2, Array3};
 use serde::{Deserialize, Serialize};
 
 use crate::baselines::{GruForecaster, GruForecasterConfig, Tgcn, TgcnConfig};
+use crate::checkpoint::{self, Checkpointing};
 use crate::data::BurnBatches;
 use crate::error::{Error, Result};
 use crate::model::{Forecaster, Stgcn, StgcnConfig};
@@ -142,6 +144,65 @@ impl ModelSpec {
             ModelSpec::Stgcn(_) => ModelKind::Stgcn,
             ModelSpec::Gru(_) => ModelKind::Gru,
             ModelSpec::Tgcn(_) => ModelKind::Tgcn,
+        }
+    }
+
+    /// Checks every size of the network (each at least 1, Chebyshev filters even, the time
+    /// kernel odd), naming the field (`cheb_k`).
+    pub fn check(&self) -> Result<()> {
+        let positive = |fields: &[(&str, usize)]| -> Result<()> {
+            match fields.iter().find(|(_, v)| *v == 0) {
+                Some((name, _)) => Err(Error::param(name, "must be at least 1")),
+                None => Ok(()),
+            }
+        };
+        match self {
+            ModelSpec::Stgcn(c) => {
+                positive(&[
+                    ("services", c.services),
+                    ("features", c.features),
+                    ("window", c.window),
+                    ("horizon", c.horizon),
+                    ("blocks", c.blocks),
+                    ("cheb_k", c.cheb_k),
+                    ("cheb_filters", c.cheb_filters),
+                    ("time_filters", c.time_filters),
+                    ("time_kernel", c.time_kernel),
+                ])?;
+                if c.cheb_filters % 2 != 0 {
+                    return Err(Error::param(
+                        "cheb_filters",
+                        "must be even (half the filters per direction)",
+                    ));
+                }
+                if c.time_kernel % 2 == 0 {
+                    return Err(Error::param(
+                        "time_kernel",
+                        "must be odd (a length-preserving convolution)",
+                    ));
+                }
+                Ok(())
+            }
+            ModelSpec::Gru(c) => positive(&[
+                ("features", c.features),
+                ("horizon", c.horizon),
+                ("hidden", c.hidden),
+            ]),
+            ModelSpec::Tgcn(c) => positive(&[
+                ("features", c.features),
+                ("horizon", c.horizon),
+                ("hidden", c.hidden),
+            ]),
+        }
+    }
+
+    /// The data sizes the network is built for: window (networks with a fixed window),
+    /// horizon, features, services (networks with one weight per service).
+    pub fn sizes(&self) -> (Option<usize>, usize, usize, Option<usize>) {
+        match self {
+            ModelSpec::Stgcn(c) => (Some(c.window), c.horizon, c.features, Some(c.services)),
+            ModelSpec::Gru(c) => (None, c.horizon, c.features, None),
+            ModelSpec::Tgcn(c) => (None, c.horizon, c.features, None),
         }
     }
 
@@ -324,6 +385,17 @@ impl<B: AutodiffBackend, M: AutodiffModule<B> + Forecaster<B>> Trainer<B, M> {
         })
     }
 
+    /// Writes the optimiser's state into checkpoint `w` as `NAME.mpk`.
+    pub fn save(&self, w: &checkpoint::Writer, name: &str) -> Result<()> {
+        w.optimizer::<B, M, _>(name, &self.optim)
+    }
+
+    /// Loads the optimiser's state `NAME.mpk` of the checkpoint in `dir`.
+    pub fn load(mut self, dir: &Path, name: &str, device: &B::Device) -> Result<Self> {
+        self.optim = checkpoint::load_optimizer::<B, M, _>(dir, name, self.optim, device)?;
+        Ok(self)
+    }
+
     /// One Adam step of `model` on `grads` at `lr` (with the trainer's moments), for loops
     /// that compute the loss themselves (EM's joint graph learning).
     pub fn step(&mut self, lr: f64, model: M, grads: GradientsParams) -> M {
@@ -377,16 +449,32 @@ pub fn check_affinity(a: &Array2<f64>, data: &Windowed) -> Result<()> {
     Ok(())
 }
 
+/// The state of [`fit`] after an epoch, as its checkpoint holds it.
+#[derive(Debug, Serialize, Deserialize)]
+struct FitState {
+    key: String,
+    epoch: usize,
+    done: bool,
+    best_epoch: usize,
+    best_loss: f64,
+    stale: usize,
+    history: Vec<EpochReport>,
+}
+
 /// Trains `model` on the training windows of `data` with the affinity `a`, stopping early on
 /// the validation loss (the training loss when there are no validation windows), and returns
-/// the best network.
-pub fn fit<B, M>(
+/// the best network. With `checkpoints`, the state after every epoch is kept in its
+/// directory, and a resumed run continues from it (`key` names the data and settings the
+/// checkpoint must have been written for).
+#[allow(clippy::too_many_arguments)]
+pub fn fit_checkpointed<B, M>(
     model: M,
     data: &Windowed,
     a: &Array2<f64>,
     cfg: &TrainConfig,
     device: &B::Device,
     progress: &mut dyn FnMut(&EpochReport),
+    checkpoints: Option<(&Checkpointing, &str)>,
 ) -> Result<Fitted<M>>
 where
     B: AutodiffBackend,
@@ -405,7 +493,36 @@ where
     let mut best_epoch = 0;
     let mut history = Vec::new();
     let mut stale = 0;
-    for epoch in 1..=cfg.max_epochs {
+    let mut first = 1;
+    if let Some((ck, key)) = checkpoints.filter(|(ck, _)| ck.resume) {
+        let state: FitState = checkpoint::read_state(&ck.dir, key, |s: &FitState| &s.key)?;
+        let best_model = checkpoint::load_module(&ck.dir, "best", model.clone(), device)?;
+        model = checkpoint::load_module(&ck.dir, "model", model, device)?;
+        trainer = trainer.load(&ck.dir, "optim", device)?;
+        best = Some((state.best_loss, best_model));
+        best_epoch = state.best_epoch;
+        stale = state.stale;
+        first = if state.done {
+            cfg.max_epochs + 1
+        } else {
+            state.epoch + 1
+        };
+        for report in &state.history {
+            progress(report);
+        }
+        history = state.history;
+    }
+    let save = |model: &M, best: &(f64, M), trainer: &Trainer<B, M>, state: FitState| {
+        let Some((ck, _)) = checkpoints else {
+            return Ok(());
+        };
+        let w = checkpoint::Writer::begin(&ck.dir)?;
+        w.module("model", model)?;
+        w.module("best", &best.1)?;
+        trainer.save(&w, "optim")?;
+        w.commit(&state)
+    };
+    for epoch in first..=cfg.max_epochs {
         let start = Instant::now();
         let step = EpochStep::of(cfg, epoch);
         let lr = step.learning_rate;
@@ -427,15 +544,30 @@ where
         };
         progress(&report);
         history.push(report);
-        if best.as_ref().is_none_or(|(b, _)| val_loss < *b) {
+        let improved = best.as_ref().is_none_or(|(b, _)| val_loss < *b);
+        if improved {
             best = Some((val_loss, model.clone()));
             best_epoch = epoch;
             stale = 0;
         } else {
             stale += 1;
-            if stale >= cfg.patience {
-                break;
-            }
+        }
+        let done = (!improved && stale >= cfg.patience) || epoch == cfg.max_epochs;
+        if let Some((_, key)) = checkpoints {
+            let best = best.as_ref().expect("set in the first epoch");
+            let state = FitState {
+                key: key.to_string(),
+                epoch,
+                done,
+                best_epoch,
+                best_loss: best.0,
+                stale,
+                history: history.clone(),
+            };
+            save(&model, best, &trainer, state)?;
+        }
+        if done {
+            break;
         }
     }
     let (_, model) = best.expect("at least one epoch ran");
@@ -444,4 +576,21 @@ where
         history,
         best_epoch,
     })
+}
+
+/// [`fit_checkpointed`] without checkpoints.
+pub fn fit<B, M>(
+    model: M,
+    data: &Windowed,
+    a: &Array2<f64>,
+    cfg: &TrainConfig,
+    device: &B::Device,
+    progress: &mut dyn FnMut(&EpochReport),
+) -> Result<Fitted<M>>
+where
+    B: AutodiffBackend,
+    M: AutodiffModule<B> + Forecaster<B>,
+    M::InnerModule: Forecaster<B::InnerBackend>,
+{
+    fit_checkpointed(model, data, a, cfg, device, progress, None)
 }

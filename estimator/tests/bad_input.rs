@@ -147,3 +147,120 @@ fn training_refuses_bad_settings() {
     });
     assert!(msg.contains("`learning_rate`"), "{msg}");
 }
+
+/// A copy of the saved model with `file` edited by `edit`, and the error of loading it.
+fn load_edited(file: &str, edit: impl FnOnce(&std::path::Path)) -> String {
+    let (keep, path) = saved_model();
+    edit(&path.join(file));
+    let msg = err_text(Estimator::load(&path));
+    drop(keep);
+    msg
+}
+
+/// `load_edited` for a JSON file, setting `pointer` (a JSON pointer) to `value`.
+fn load_with_json(file: &str, pointer: &str, value: serde_json::Value) -> String {
+    load_edited(file, |p| {
+        let mut v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
+        *v.pointer_mut(pointer)
+            .unwrap_or_else(|| panic!("{pointer} in {file}")) = value;
+        std::fs::write(p, serde_json::to_string_pretty(&v).unwrap()).unwrap();
+    })
+}
+
+#[test]
+fn hand_edited_config_json_is_refused_naming_the_file_and_field() {
+    use serde_json::json;
+    // (pointer, value, what the message must name)
+    let cases = [
+        ("/data/window", json!(3), "`model.window`"),
+        ("/data/window", json!(0), "`data.window`"),
+        ("/model/window", json!(0), "`window`"),
+        ("/model/cheb_k", json!(0), "`cheb_k`"),
+        ("/model/cheb_filters", json!(3), "`cheb_filters`"),
+        ("/model/cheb_filters", json!(64), "another shape"),
+        ("/model/time_kernel", json!(4), "`time_kernel`"),
+        ("/data/horizon", json!(2), "`model.horizon`"),
+        ("/data/features", json!(["req_rate"]), "`model.features`"),
+        ("/data/features", json!(["req_rate", "req_rate"]), "twice"),
+        ("/data/split/train", json!(2.0), "`data.split`"),
+        ("/data/interval_ms", json!(0), "`data.interval_ms`"),
+        ("/train/learning_rate", json!(-1.0), "`train`"),
+    ];
+    for (pointer, value, needle) in cases {
+        let msg = load_with_json("config.json", pointer, value.clone());
+        assert!(
+            msg.contains("config.json") && msg.contains(needle),
+            "{pointer} = {value}: {msg}"
+        );
+    }
+    // Both the model's and the data's horizon edited: the weights do not fit.
+    let msg = load_edited("config.json", |p| {
+        let mut v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
+        v["data"]["horizon"] = json!(2);
+        v["model"]["horizon"] = json!(2);
+        std::fs::write(p, v.to_string()).unwrap();
+    });
+    assert!(
+        msg.contains("model.mpk") && msg.contains("another shape"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn hand_edited_services_metadata_and_normalizer_are_refused() {
+    use serde_json::json;
+    let msg = load_with_json("services.json", "/services", json!(["a", "b"]));
+    assert!(msg.contains("`model.services`"), "{msg}");
+    let msg = load_with_json("services.json", "/services", json!(["a", "a", "c"]));
+    assert!(
+        msg.contains("services.json") && msg.contains("twice"),
+        "{msg}"
+    );
+    let msg = load_with_json("services.json", "/services", json!(["a", "c", "b"]));
+    assert!(msg.contains("affinity.parquet"), "{msg}");
+    let msg = load_with_json("metadata.json", "/schema_version", json!(99));
+    assert!(
+        msg.contains("metadata.json") && msg.contains("`schema_version`") && msg.contains("99"),
+        "{msg}"
+    );
+    let msg = load_with_json("metadata.json", "/max_replicas", json!(0));
+    assert!(msg.contains("`max_replicas`"), "{msg}");
+    let msg = load_with_json("metadata.json", "/rounding_threshold", json!(7.0));
+    assert!(msg.contains("`rounding_threshold`"), "{msg}");
+    let msg = load_with_json("normalizer.json", "/features", json!(["x", "y"]));
+    assert!(
+        msg.contains("normalizer.json") && msg.contains("`req_rate`"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn a_truncated_empty_or_random_weights_file_is_named_as_corrupt() {
+    let truncate = |p: &std::path::Path| {
+        let bytes = std::fs::read(p).unwrap();
+        std::fs::write(p, &bytes[..bytes.len() / 2]).unwrap();
+    };
+    let empty = |p: &std::path::Path| std::fs::write(p, b"").unwrap();
+    let random = |p: &std::path::Path| {
+        let len = std::fs::metadata(p).unwrap().len() as usize;
+        let noise: Vec<u8> = (0..len).map(|i| (i * 7919 % 251) as u8).collect();
+        std::fs::write(p, noise).unwrap();
+    };
+    for (name, edit) in [
+        ("truncated", &truncate as &dyn Fn(&std::path::Path)),
+        ("empty", &empty),
+        ("random", &random),
+    ] {
+        let msg = load_edited("model.mpk", edit);
+        assert!(
+            msg.contains("model.mpk") && msg.contains("corrupt or incomplete"),
+            "{name}: {msg}"
+        );
+        assert!(
+            !msg.contains("0.14.0"),
+            "{name}: burn's format message leaks: {msg}"
+        );
+    }
+}

@@ -24,6 +24,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::generator::{GeneratorConfig, GraphGenerator, norm_eps_array};
 use holoscale_datasets::tensor::{Split, Windowed};
+use holoscale_estimator::checkpoint::{self, Checkpointing};
 use holoscale_estimator::data::BurnBatches;
 use holoscale_estimator::model::Forecaster;
 use holoscale_estimator::training::{
@@ -301,6 +302,35 @@ fn off_diagonal_edges(a: &Array2<f64>) -> usize {
         .count()
 }
 
+/// A matrix as a checkpoint stores it: its values in row-major order.
+fn flat(a: &Array2<f64>) -> Vec<f64> {
+    a.iter().copied().collect()
+}
+
+fn unflat(n: usize, v: Vec<f64>) -> Result<Array2<f64>> {
+    Array2::from_shape_vec((n, n), v).map_err(|e| Error::Mismatch {
+        what: "EM checkpoint".into(),
+        message: format!("a matrix is not {n} x {n}: {e}"),
+    })
+}
+
+/// The state of the EM loop after an iteration, as its checkpoint holds it.
+#[derive(Debug, Serialize, Deserialize)]
+struct EmState {
+    key: String,
+    iteration: usize,
+    global_epoch: usize,
+    epochs: Vec<EpochReport>,
+    iterations: Vec<IterationReport>,
+    /// Iteration, origin and matrix of every set member.
+    set: Vec<(usize, String, Vec<f64>)>,
+    a_old: Vec<f64>,
+    best_loss: f64,
+    best_affinity: Vec<f64>,
+    best_iteration: usize,
+    best_epoch: usize,
+}
+
 /// Runs Algorithm 2 on `data`, starting from the affinity set `start` (normalised matrices,
 /// combined by eq. 3 into the first affinity), training `model` with `train` and the
 /// generator with `em`. Progress goes to `progress` after every epoch and iteration.
@@ -312,6 +342,27 @@ pub fn run<B, M>(
     em: &EmConfig,
     device: &B::Device,
     progress: &mut dyn FnMut(EmEvent<'_>),
+) -> Result<EmOutcome<M>>
+where
+    B: AutodiffBackend,
+    M: AutodiffModule<B> + Forecaster<B>,
+    M::InnerModule: Forecaster<B::InnerBackend>,
+{
+    run_checkpointed(model, data, start, train, em, device, progress, None)
+}
+
+/// [`run`], keeping the loop's state after every iteration in `checkpoints` (and continuing
+/// from it when resuming); `key` names the data and settings the checkpoint belongs to.
+#[allow(clippy::too_many_arguments)]
+pub fn run_checkpointed<B, M>(
+    model: M,
+    data: &Windowed,
+    start: Vec<SetMember>,
+    train: &TrainConfig,
+    em: &EmConfig,
+    device: &B::Device,
+    progress: &mut dyn FnMut(EmEvent<'_>),
+    checkpoints: Option<(&Checkpointing, &str)>,
 ) -> Result<EmOutcome<M>>
 where
     B: AutodiffBackend,
@@ -351,8 +402,51 @@ where
     let mut best: Option<(f64, M, Array2<f64>, usize, usize)> = None;
     let mut global_epoch = 0usize;
     let first_newest = em.first_newest_iteration();
+    let mut first = 1;
+    if let Some((ck, key)) = checkpoints.filter(|(ck, _)| ck.resume) {
+        let state: EmState = checkpoint::read_state(&ck.dir, key, |s: &EmState| &s.key)?;
+        let best_model = checkpoint::load_module(&ck.dir, "best", model.clone(), device)?;
+        model = checkpoint::load_module(&ck.dir, "model", model, device)?;
+        trainer = trainer.load(&ck.dir, "optim", device)?;
+        generator = checkpoint::load_module(&ck.dir, "generator", generator, device)?;
+        gen_optim = checkpoint::load_optimizer::<B, GraphGenerator<B>, _>(
+            &ck.dir,
+            "generator-optim",
+            gen_optim,
+            device,
+        )?;
+        set = state
+            .set
+            .into_iter()
+            .map(|(iteration, origin, m)| {
+                Ok(SetMember {
+                    iteration,
+                    origin,
+                    matrix: unflat(n, m)?,
+                })
+            })
+            .collect::<Result<_>>()?;
+        a_old = unflat(n, state.a_old)?;
+        best = Some((
+            state.best_loss,
+            best_model,
+            unflat(n, state.best_affinity)?,
+            state.best_iteration,
+            state.best_epoch,
+        ));
+        global_epoch = state.global_epoch;
+        first = state.iteration + 1;
+        for e in &state.epochs {
+            progress(EmEvent::Epoch(e));
+        }
+        for r in &state.iterations {
+            progress(EmEvent::Iteration(r));
+        }
+        epochs = state.epochs;
+        iterations = state.iterations;
+    }
 
-    for it in 1..=em.iterations {
+    for it in first..=em.iterations {
         let clock = Instant::now();
         // Policy learning: the estimator with A_old fixed (L_P).
         let a_train = affinity_tensor::<B>(&a_old, device);
@@ -513,6 +607,32 @@ where
         };
         progress(EmEvent::Iteration(&report));
         iterations.push(report);
+        if let Some((ck, key)) = checkpoints {
+            let (best_loss, best_model, best_affinity, best_iteration, best_epoch) =
+                best.as_ref().expect("an epoch ran");
+            let w = checkpoint::Writer::begin(&ck.dir)?;
+            w.module("model", &model)?;
+            w.module("best", best_model)?;
+            trainer.save(&w, "optim")?;
+            w.module("generator", &generator)?;
+            w.optimizer::<B, GraphGenerator<B>, _>("generator-optim", &gen_optim)?;
+            w.commit(&EmState {
+                key: key.to_string(),
+                iteration: it,
+                global_epoch,
+                epochs: epochs.clone(),
+                iterations: iterations.clone(),
+                set: set
+                    .iter()
+                    .map(|m| (m.iteration, m.origin.clone(), flat(&m.matrix)))
+                    .collect(),
+                a_old: flat(&a_old),
+                best_loss: *best_loss,
+                best_affinity: flat(best_affinity),
+                best_iteration: *best_iteration,
+                best_epoch: *best_epoch,
+            })?;
+        }
     }
     let (_, model, affinity, best_iteration, best_epoch) = best.expect("at least one epoch ran");
     Ok(EmOutcome {

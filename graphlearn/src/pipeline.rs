@@ -84,7 +84,8 @@ pub fn train<B: AutodiffBackend>(
     }
     B::seed(device, opts.train.seed);
     let model = prepared.model.init::<B>(device);
-    let outcome = em::run(
+    let key = prepared.checkpoint_key(opts, &(em, extra));
+    let outcome = em::run_checkpointed(
         model,
         &prepared.data,
         start,
@@ -92,6 +93,7 @@ pub fn train<B: AutodiffBackend>(
         em,
         device,
         progress,
+        opts.checkpoint.as_ref().map(|c| (c, key.as_str())),
     )?;
     let history = EmHistory {
         config: em.clone(),

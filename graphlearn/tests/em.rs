@@ -283,3 +283,68 @@ fn joint_graph_learning_also_trains_the_estimator() {
         "{joint:?}"
     );
 }
+
+/// Every number of an iteration report but its wall time.
+fn iteration_numbers(r: &IterationReport) -> String {
+    let mut r = r.clone();
+    r.seconds = 0.0;
+    format!("{r:?}")
+}
+
+#[test]
+fn an_interrupted_em_run_resumes_to_the_same_graph_and_numbers() {
+    use holoscale_estimator::checkpoint::Checkpointing;
+    use std::panic::{AssertUnwindSafe, catch_unwind};
+    let _serial = training();
+    let tel = planted(120);
+    let em = EmConfig::new()
+        .with_iterations(3)
+        .with_epochs_per_iteration(1)
+        .with_generator_epochs(1)
+        .with_embedding(8)
+        .with_joint(true);
+    let (whole, whole_its) = train_em(&tel, &options(1), &em);
+
+    let dir = tempfile::tempdir().unwrap();
+    let ck = Checkpointing {
+        dir: dir.path().join("checkpoint"),
+        resume: false,
+    };
+    let with = |resume: bool| TrainOptions {
+        checkpoint: Some(Checkpointing {
+            resume,
+            ..ck.clone()
+        }),
+        ..options(1)
+    };
+    // Killed at the end of iteration 2, before its checkpoint: iteration 1 is kept.
+    let killed = catch_unwind(AssertUnwindSafe(|| {
+        train::<AB>(
+            &tel,
+            None,
+            &with(false),
+            &em,
+            &GraphSources::default(),
+            &Default::default(),
+            &mut |e| {
+                if let EmEvent::Iteration(r) = e {
+                    assert!(r.iteration < 2, "interrupted in iteration 2");
+                }
+            },
+        )
+    }));
+    assert!(killed.is_err());
+    let (resumed, resumed_its) = train_em(&tel, &with(true), &em);
+    assert_eq!(
+        resumed_its
+            .iter()
+            .map(iteration_numbers)
+            .collect::<Vec<_>>(),
+        whole_its.iter().map(iteration_numbers).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        resumed.trained.artifact.affinity,
+        whole.trained.artifact.affinity
+    );
+    assert_eq!(resumed.best_iteration, whole.best_iteration);
+}

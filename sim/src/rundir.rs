@@ -15,8 +15,26 @@ use crate::error::{Error, Result};
 use crate::record::{Output, Summary};
 use crate::spec::AppSpec;
 use crate::workload::Pattern;
-use holoscale_datasets::io::{self, WriteOptions};
+use holoscale_datasets::io::{self, DirManifest, WriteOptions};
 use holoscale_datasets::time::format_duration_ms;
+
+/// What holoscale writes into a run directory (in either format), signed by `run.json`.
+pub static RUN_DIR: DirManifest = DirManifest {
+    what: "simulation run directory",
+    files: &[
+        "telemetry.parquet",
+        "telemetry.csv",
+        "edges.parquet",
+        "edges.csv",
+        "truth.parquet",
+        "truth.csv",
+        "app.toml",
+        "run.json",
+    ],
+    suffixes: &[],
+    dirs: &[],
+    signature: Some(("run.json", "\"holoscale_version\"")),
+};
 
 /// File format of a run directory's tables.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -80,6 +80,9 @@ pub struct GenArgs {
     /// Output Parquet file.
     #[arg(long)]
     out: PathBuf,
+    /// Replace an existing output file.
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(Debug, Args)]
@@ -114,8 +117,9 @@ const GEN_COLUMNS: [&str; 8] = [
 
 fn gen_telemetry(a: GenArgs) -> Result<()> {
     if a.services == 0 || a.steps == 0 {
-        bail!("--services and --steps must be at least 1");
+        return Err(super::usage("--services and --steps must be at least 1"));
     }
+    io::check_output_file(&a.out, a.force, &[])?;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(a.seed);
     let (t_len, n_len) = (a.steps, a.services);
     let mut values = Array3::<f64>::zeros((t_len, n_len, GEN_COLUMNS.len()));

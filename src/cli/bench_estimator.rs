@@ -4,7 +4,7 @@
 //! It trains with the options of `holoscale train` (use a few `--epochs`), saves the model
 //! to `--out` so the peer reads the very same configuration, affinity and normaliser, then
 //! evaluates on the test range and times `predict_next` on the latest window. It always
-//! trains on the fixed starting graph (the EM options are ignored; `benches/graphlearn.sh`
+//! trains on the fixed starting graph (EM options are refused; `benches/graphlearn.sh`
 //! times the EM loop).
 
 use std::time::{Duration, Instant};
@@ -22,7 +22,7 @@ use holoscale::estimator::training::ModelSpec;
 use super::device::on_device;
 use super::measure::{median, peak_rss_mib};
 use super::output::print_json;
-use super::train::TrainArgs;
+use super::train::{EM_FLAGS, TrainArgs};
 
 #[derive(Debug, Args)]
 pub struct TrainBenchArgs {
@@ -55,6 +55,11 @@ struct TrainBench {
 }
 
 pub fn run(a: TrainBenchArgs) -> Result<()> {
+    super::refuse_given(
+        &EM_FLAGS,
+        "set EM graph learning; bench train times training on the fixed graph (benches/graphlearn.sh times the EM loop)",
+    )?;
+    super::refuse_given(&["resume"], "does not apply to bench train")?;
     let tel = a.train.data.load()?;
     let edges = a
         .train
@@ -106,6 +111,7 @@ fn bench_on<AB: AutodiffBackend>(
             baselines: Vec::new(),
             season: 1,
             rounded: false,
+            baseline_epochs: None,
         },
         &device,
         &mut |_, _| {},

@@ -3,13 +3,15 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
+
 use clap::{Args, ValueEnum};
+use holoscale::datasets as ds;
 
 use holoscale::datasets::io::{self, Content, Format, WriteOptions};
 use holoscale::datasets::{Telemetry, validate};
 
 use super::logging::Bar;
-use super::{InputArgs, RepairArgs, edges_path_for, log_report, split_list};
+use super::{InputArgs, RepairArgs, edges_path_for, log_report, refuse_given, split_list, usage};
 
 #[derive(Debug, Args)]
 pub struct ConvertArgs {
@@ -35,6 +37,9 @@ pub struct ConvertArgs {
     /// observed (the mask is then lost).
     #[arg(long)]
     pub filled: bool,
+    /// Replace existing output files.
+    #[arg(long)]
+    pub force: bool,
     #[command(flatten)]
     pub repair: RepairArgs,
     #[command(flatten)]
@@ -56,13 +61,30 @@ pub enum Target {
 pub fn run(args: ConvertArgs) -> Result<()> {
     let to_stdout = args.output.as_os_str() == "-";
     if to_stdout && args.to.is_none() {
-        bail!("writing to stdout needs --to csv or --to parquet");
+        return Err(usage("writing to stdout needs --to csv or --to parquet"));
+    }
+    if args.from.is_none() {
+        refuse_given(
+            &["edges"],
+            "applies only with --from alibaba (whose CallGraph gives call edges)",
+        )?;
     }
     if !to_stdout {
-        let fmt = Format::from_path(&args.output)?;
-        if args.to.is_some() {
-            tracing::debug!("--to ignored: the output extension says {fmt:?}");
-        }
+        Format::from_path(&args.output)?;
+        refuse_given(
+            &["to"],
+            "applies only to `-` (standard output); the output's extension sets its format",
+        )?;
+        ds::io::check_output_file(&args.output, args.force, &[&args.input])?;
+    }
+    if args.from.is_some() && !to_stdout {
+        let edges = args
+            .edges
+            .clone()
+            .unwrap_or_else(|| edges_path_for(&args.output));
+        ds::io::check_output_file(&edges, args.force, &[&args.input, &args.output])?;
+    } else if let Some(edges) = &args.edges {
+        ds::io::check_output_file(edges, args.force, &[&args.input])?;
     }
     let options = WriteOptions::default().with_filled(args.filled);
 

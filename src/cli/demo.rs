@@ -12,11 +12,14 @@ use std::path::Path;
 use anyhow::Result;
 use clap::Args;
 
+use holoscale::datasets::io::DirManifest;
 use holoscale::datasets::{self as ds};
 use holoscale::estimator::TrainOptions;
+use holoscale::estimator::artifact::{MODEL_DIR, Staging};
 use holoscale::estimator::evaluate::EvalOptions;
 use holoscale::graphlearn::compare::CcOptions;
 use holoscale::graphlearn::{EmConfig, GraphSources};
+use holoscale::report::REPORT_DIR;
 
 use super::TelemetryArgs;
 use super::device::DeviceArg;
@@ -91,8 +94,25 @@ fn argv(args: &[&str]) -> Vec<String> {
     args.iter().map(|a| a.to_string()).collect()
 }
 
+/// What the demo writes into its directory: a simulation run, the model, the predictions
+/// and the report.
+static DEMO_DIR: DirManifest = DirManifest {
+    what: "demo directory",
+    files: &[
+        "telemetry.parquet",
+        "edges.parquet",
+        "truth.parquet",
+        "app.toml",
+        "run.json",
+        "predictions.parquet",
+    ],
+    suffixes: &[],
+    dirs: &[("model", &MODEL_DIR), ("report", &REPORT_DIR)],
+    signature: Some(("run.json", "\"holoscale_version\"")),
+};
+
 pub fn run(a: DemoArgs) -> Result<()> {
-    ds::io::check_output_dir(&a.out, a.force)?;
+    ds::io::check_output_dir(&a.out, a.force, &DEMO_DIR, &[])?;
     let duration = a
         .duration
         .clone()
@@ -130,6 +150,7 @@ pub fn run(a: DemoArgs) -> Result<()> {
         static_edges: false,
         oracle: OracleArg::Expected,
         out: a.out.clone(),
+        force: a.force,
         format: OutFormat::Parquet,
     };
     let out_dir = path(&a.out);
@@ -169,9 +190,7 @@ pub fn run(a: DemoArgs) -> Result<()> {
 
     // 2. Train with EM graph learning.
     let opts = TrainOptions {
-        train: holoscale::estimator::TrainConfig::new()
-            .with_max_epochs(epochs)
-            .with_seed(a.seed),
+        train: holoscale::estimator::TrainConfig::new().with_seed(a.seed),
         ..TrainOptions::default()
     };
     let em = EmConfig::new()
@@ -194,8 +213,6 @@ pub fn run(a: DemoArgs) -> Result<()> {
         &path(&model),
         "--seed",
         &seed,
-        "--epochs",
-        &epochs_s,
         "--em-iterations",
         &iters_s,
         "--em-epochs",
@@ -212,8 +229,8 @@ pub fn run(a: DemoArgs) -> Result<()> {
         Some(&edges),
         &opts,
         &Schedule::Em(em, GraphSources::default()),
-        &model,
-        a.force,
+        Staging::open(&model, a.force, false, &[])?,
+        false,
         a.device,
     )?;
 
@@ -233,6 +250,7 @@ pub fn run(a: DemoArgs) -> Result<()> {
             device,
         ]),
     );
+    ds::io::check_output_file(&predictions, a.force, &[])?;
     predict_every_window(&model, &tel, &predictions, 256, a.device)?;
 
     // 4. Evaluate against the baselines and write the report.
@@ -248,6 +266,8 @@ pub fn run(a: DemoArgs) -> Result<()> {
         &path(truth_file),
         "--baselines",
         &baselines,
+        "--baseline-epochs",
+        &epochs_s,
         "--out",
         &path(&report_dir),
         "--device",
@@ -259,7 +279,7 @@ pub fn run(a: DemoArgs) -> Result<()> {
         "evaluating against the baselines and writing the report",
         &report_argv,
     );
-    ds::io::check_output_dir(&report_dir, a.force)?;
+    ds::io::check_output_dir(&report_dir, a.force, &REPORT_DIR, &[])?;
     let truth = ds::GroundTruth::read_file(truth_file)?;
     // The seasonal-naive baseline's default season: 24 h.
     let season = (86_400_000 / tel.interval_ms()).max(1) as usize;
@@ -273,6 +293,7 @@ pub fn run(a: DemoArgs) -> Result<()> {
             baselines: parse_baselines(&baselines)?,
             season,
             rounded: false,
+            baseline_epochs: Some(epochs),
         },
         baselines: &baselines,
         cc: CcOptions::default(),

@@ -1,12 +1,13 @@
 //! `holoscale predict`, `holoscale evaluate`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use burn::tensor::backend::AutodiffBackend;
 use clap::{Args, ValueEnum};
 
 use holoscale::datasets::{self as ds, time};
+use holoscale::estimator::artifact::model_files;
 use holoscale::estimator::evaluate::{Baseline, EvalOptions, Evaluation, evaluate};
 use holoscale::estimator::metrics::MetricRow;
 use holoscale::estimator::{Artifact, Estimator};
@@ -14,7 +15,7 @@ use holoscale::estimator::{Artifact, Estimator};
 use super::device::{DeviceArg, on_device};
 use super::logging::{Bar, EpochBar};
 use super::output::{Table, num, print, print_json};
-use super::{TelemetryArgs, split_list};
+use super::{TelemetryArgs, refuse_given, split_list, usage};
 
 #[derive(Debug, Args)]
 pub struct PredictArgs {
@@ -26,10 +27,13 @@ pub struct PredictArgs {
     /// Predictions Parquet to write (every window); without it, print the next step.
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Windows per batch.
+    /// Replace an existing --out file.
+    #[arg(long)]
+    pub force: bool,
+    /// Windows per batch (with --out).
     #[arg(long, default_value_t = 256)]
     pub batch: usize,
-    /// Output format of the next-step forecast.
+    /// Output format of the next-step forecast (without --out).
     #[arg(long, value_enum, default_value_t = super::inspect::InspectFormat::Table)]
     pub format: super::inspect::InspectFormat,
     /// Compute device.
@@ -37,7 +41,38 @@ pub struct PredictArgs {
     pub device: DeviceArg,
 }
 
+/// The files a command reads from model directory `model` and its other inputs.
+fn inputs_of(model: &Path, others: &[&Path]) -> Vec<PathBuf> {
+    let mut out = model_files(model);
+    out.extend(others.iter().map(|p| p.to_path_buf()));
+    out
+}
+
+/// Checks an output file of a command that reads `inputs`.
+pub fn check_output(out: &Path, force: bool, inputs: &[PathBuf]) -> Result<()> {
+    let inputs: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();
+    Ok(ds::io::check_output_file(out, force, &inputs)?)
+}
+
 pub fn predict(a: PredictArgs) -> Result<()> {
+    match &a.out {
+        Some(out) => {
+            refuse_given(
+                &["format"],
+                "sets the printed next-step forecast; --out writes Parquet",
+            )?;
+            if a.batch == 0 {
+                return Err(usage("--batch must be at least 1"));
+            }
+            if out.as_os_str() == "-" {
+                return Err(usage(
+                    "--out - : predictions are Parquet and go to a file; without --out the next step is printed (--format table or json)",
+                ));
+            }
+            check_output(out, a.force, &inputs_of(&a.model, &[&a.data.telemetry]))?;
+        }
+        None => refuse_given(&["batch", "force"], "apply only with --out")?,
+    }
     let tel = a.data.load()?;
     match &a.out {
         Some(path) => predict_every_window(&a.model, &tel, path, a.batch, a.device),
@@ -146,6 +181,9 @@ pub struct EvaluateArgs {
     /// Season of the seasonal-naive baseline.
     #[arg(long, default_value = "24h")]
     pub season: String,
+    /// Most epochs of the GRU and T-GCN baselines (default: the model's own settings).
+    #[arg(long, value_name = "N")]
+    pub baseline_epochs: Option<usize>,
     /// Also score rounded replicas (SPEC 3 rule) of the neural models.
     #[arg(long)]
     pub rounded: bool,
@@ -155,6 +193,9 @@ pub struct EvaluateArgs {
     /// Also write the metrics as Parquet.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Replace an existing --out file.
+    #[arg(long)]
+    pub force: bool,
     /// Compute device.
     #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
     pub device: DeviceArg,
@@ -167,25 +208,65 @@ pub fn parse_baselines(text: &str) -> Result<Vec<Baseline>> {
         list => split_list(list)
             .iter()
             .map(|b| {
-                Baseline::ALL
-                    .into_iter()
-                    .find(|x| x.name() == b)
-                    .with_context(|| format!("--baselines: unknown baseline `{b}`; use persistence, seasonal-naive, gru, tgcn, all or none"))
+                Baseline::ALL.into_iter().find(|x| x.name() == b).ok_or_else(|| {
+                    usage(format!("--baselines: unknown baseline `{b}`; use persistence, seasonal-naive, gru, tgcn, all or none"))
+                })
             })
             .collect(),
     }
 }
 
+/// The evaluation settings of `--baselines`, `--season` and `--baseline-epochs`, refusing
+/// the last two when no baseline uses them; the season is converted to steps of the data.
+pub fn eval_options(
+    baselines: &str,
+    season: &str,
+    baseline_epochs: Option<usize>,
+    rounded: bool,
+) -> Result<(Vec<Baseline>, i64, EvalOptions)> {
+    let list = parse_baselines(baselines)?;
+    if !list.contains(&Baseline::SeasonalNaive) {
+        refuse_given(&["season"], "applies only to the seasonal-naive baseline")?;
+    }
+    if !list
+        .iter()
+        .any(|b| matches!(b, Baseline::Gru | Baseline::Tgcn))
+    {
+        refuse_given(
+            &["baseline_epochs"],
+            "applies only to the gru and tgcn baselines",
+        )?;
+    }
+    if baseline_epochs == Some(0) {
+        return Err(usage("--baseline-epochs must be at least 1"));
+    }
+    let season_ms =
+        time::parse_duration_ms(season, "--season").map_err(|e| usage(e.to_string()))?;
+    if season_ms <= 0 {
+        return Err(usage("--season must be positive"));
+    }
+    let opts = EvalOptions {
+        baselines: list.clone(),
+        season: 1,
+        rounded,
+        baseline_epochs,
+    };
+    Ok((list, season_ms, opts))
+}
+
 pub fn evaluate_cmd(a: EvaluateArgs) -> Result<()> {
+    let (_, season_ms, mut opts) =
+        eval_options(&a.baselines, &a.season, a.baseline_epochs, a.rounded)?;
+    if let Some(out) = &a.out {
+        let mut others: Vec<&Path> = vec![&a.data.telemetry];
+        others.extend(a.edges.as_deref());
+        check_output(out, a.force, &inputs_of(&a.model, &others))?;
+    } else {
+        refuse_given(&["force"], "applies only with --out")?;
+    }
     let tel = a.data.load()?;
     let edges = a.edges.as_deref().map(ds::io::read_edges).transpose()?;
-    let season =
-        (time::parse_duration_ms(&a.season, "--season")? / tel.interval_ms()).max(1) as usize;
-    let opts = EvalOptions {
-        baselines: parse_baselines(&a.baselines)?,
-        season,
-        rounded: a.rounded,
-    };
+    opts.season = (season_ms / tel.interval_ms()).max(1) as usize;
     on_device!(a.device, |AB, device| evaluate_on::<AB>(
         &tel,
         edges.as_ref(),

@@ -55,6 +55,7 @@ pub const FIELD_FLAGS: &[(&str, &str)] = &[
     ("end_ms", "--end"),
     // Outputs.
     ("force", "--force"),
+    ("resume", "--resume"),
 ];
 
 /// The flag of a field, if the command line has one.

@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
 
 use holoscale::datasets::{self as ds};
-use holoscale::estimator::artifact::write_affinity;
+use holoscale::estimator::artifact::{model_files, write_affinity};
 use holoscale::graphlearn::compare::{
     self, CcOptions, Dependency, dependencies, matrix_of, read_model_affinity,
 };
@@ -32,9 +32,12 @@ pub struct GraphArgs {
     /// Call edges, to mark which dependencies are calls and which were learned.
     #[arg(long)]
     pub edges: Option<PathBuf>,
-    /// File to write.
+    /// File to write (`-`: standard output, for table, csv and dot).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Replace an existing --out file.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -116,6 +119,17 @@ fn dot_id(s: &str) -> String {
 
 fn show(a: &GraphArgs) -> Result<()> {
     let dir = a.model.as_deref().context("give a model directory")?;
+    // `-` is standard output; a file is checked before anything is read.
+    let out = a.out.as_deref().filter(|p| p.as_os_str() != "-");
+    match out {
+        Some(path) => {
+            let mut inputs = model_files(dir);
+            inputs.extend(a.edges.clone());
+            let inputs: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();
+            ds::io::check_output_file(path, a.force, &inputs)?;
+        }
+        None => super::refuse_given(&["force"], "applies only with --out FILE")?,
+    }
     let (services, m) = read_model_affinity(dir)?;
     let calls = match &a.edges {
         Some(p) => Some(sources::invocation(&ds::io::read_edges(p)?, &services)),
@@ -146,7 +160,7 @@ fn show(a: &GraphArgs) -> Result<()> {
                 },
                 t.render()
             );
-            write_or_print(a.out.as_deref(), &text)
+            write_or_print(out, &text)
         }
         ShowFormat::Dot => {
             let mut text =
@@ -171,13 +185,10 @@ fn show(a: &GraphArgs) -> Result<()> {
                 ));
             }
             text.push_str("}\n");
-            write_or_print(a.out.as_deref(), &text)
+            write_or_print(out, &text)
         }
         ShowFormat::Parquet => {
-            let out = a
-                .out
-                .as_deref()
-                .context("--format parquet needs --out FILE")?;
+            let out = out.context("--format parquet needs --out FILE (not standard output)")?;
             let kept = if a.top.is_some() {
                 matrix_of(&services, &deps)
             } else {
@@ -201,7 +212,7 @@ fn show(a: &GraphArgs) -> Result<()> {
                     d.kind()
                 ));
             }
-            write_or_print(a.out.as_deref(), &text)
+            write_or_print(out, &text)
         }
     }
 }

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use clap::{Args, Subcommand};
 
 use holoscale::datasets::io::{self, WriteOptions, prometheus};
@@ -11,7 +11,7 @@ use holoscale::datasets::{time, validate};
 
 use super::convert::Target;
 use super::logging::Bar;
-use super::{RepairArgs, edges_path_for, log_report};
+use super::{RepairArgs, edges_path_for, log_report, usage};
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
@@ -60,6 +60,9 @@ pub struct PrometheusArgs {
     /// Skip the call-edge query.
     #[arg(long)]
     pub no_edges: bool,
+    /// Replace existing output files.
+    #[arg(long)]
+    pub force: bool,
     /// Timeout of each HTTP request.
     #[arg(long, default_value = "60s")]
     pub timeout: String,
@@ -76,7 +79,25 @@ pub fn run(args: ImportArgs) -> Result<()> {
 fn run_prometheus(args: PrometheusArgs) -> Result<()> {
     let to_stdout = args.out.as_os_str() == "-";
     if to_stdout && args.to.is_none() {
-        bail!("writing to stdout needs --to csv or --to parquet");
+        return Err(usage("writing to stdout needs --to csv or --to parquet"));
+    }
+    let queries_file: Vec<&std::path::Path> = args.queries.as_deref().into_iter().collect();
+    if !to_stdout {
+        super::refuse_given(
+            &["to"],
+            "applies only to `-` (standard output); the output's extension sets its format",
+        )?;
+        io::check_output_file(&args.out, args.force, &queries_file)?;
+    }
+    let edges_out = match (&args.edges, to_stdout) {
+        (Some(p), _) => Some(p.clone()),
+        (None, false) if !args.no_edges => Some(edges_path_for(&args.out)),
+        _ => None,
+    };
+    if let Some(p) = &edges_out {
+        let mut inputs = queries_file.clone();
+        inputs.push(&args.out);
+        io::check_output_file(p, args.force, &inputs)?;
     }
     let range = prometheus::Range::try_new(
         time::parse_timestamp(&args.start, "--start")?,
@@ -135,17 +156,12 @@ fn run_prometheus(args: PrometheusArgs) -> Result<()> {
         );
     }
     if !imp.edges.is_empty() {
-        let path = match (&args.edges, to_stdout) {
-            (Some(p), _) => Some(p.clone()),
-            (None, false) => Some(edges_path_for(&args.out)),
-            (None, true) => {
-                tracing::warn!(
-                    "call edges not written: give --edges FILE when telemetry goes to stdout"
-                );
-                None
-            }
-        };
-        if let Some(path) = path {
+        if edges_out.is_none() {
+            tracing::warn!(
+                "call edges not written: give --edges FILE when telemetry goes to stdout"
+            );
+        }
+        if let Some(path) = edges_out {
             io::write_edges(&imp.edges, &path)?;
             tracing::info!(
                 "wrote {} call-edge rows to {}",

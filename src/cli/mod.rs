@@ -81,6 +81,71 @@ enum Command {
     Bench(bench::BenchArgs),
 }
 
+/// The flags given on the command line (not defaults) of the command being run, by their
+/// argument id (the field name: `epochs`, `em_iterations`).
+static GIVEN: std::sync::OnceLock<std::collections::BTreeSet<String>> = std::sync::OnceLock::new();
+
+/// Notes which flags of the leaf subcommand were given, for [`given`].
+pub fn remember_given(matches: &clap::ArgMatches) {
+    let mut m = matches;
+    while let Some((_, sub)) = m.subcommand() {
+        m = sub;
+    }
+    let ids = m
+        .ids()
+        .filter(|id| {
+            matches!(
+                m.value_source(id.as_str()),
+                Some(
+                    clap::parser::ValueSource::CommandLine | clap::parser::ValueSource::EnvVariable
+                )
+            )
+        })
+        .map(|id| id.as_str().to_string())
+        .collect();
+    let _ = GIVEN.set(ids);
+}
+
+/// Whether the flag with argument id `id` was given on the command line.
+pub fn given(id: &str) -> bool {
+    GIVEN.get().is_some_and(|g| g.contains(id))
+}
+
+/// A command line the command refuses before doing anything: exit code 2, as clap's own
+/// usage errors.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+/// A usage error with this message.
+pub fn usage(message: impl Into<String>) -> anyhow::Error {
+    UsageError(message.into()).into()
+}
+
+/// Refuses the flags of `ids` that were given, saying why they do not apply.
+pub fn refuse_given(ids: &[&str], why: &str) -> Result<()> {
+    let given: Vec<String> = ids
+        .iter()
+        .filter(|id| given(id))
+        .map(|id| format!("--{}", id.replace('_', "-")))
+        .collect();
+    if given.is_empty() {
+        return Ok(());
+    }
+    Err(usage(format!("{}: {why}", given.join(", "))))
+}
+
+/// Whether an error is a usage error ([`UsageError`], or a library setting out of range
+/// that the command checked before reading data).
+pub fn is_usage_error(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| e.is::<UsageError>())
+}
+
+/// Checks settings before anything runs: a library's refusal of a setting is a usage error.
+pub fn check_setting<E: std::fmt::Display>(r: std::result::Result<(), E>) -> Result<()> {
+    r.map_err(|e| usage(flags::cli_text(&e.to_string())))
+}
+
 /// Runs the parsed command.
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {

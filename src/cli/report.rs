@@ -7,17 +7,18 @@ use burn::tensor::backend::AutodiffBackend;
 use clap::Args;
 
 use holoscale::datasets::truth::GroundTruth;
-use holoscale::datasets::{self as ds, time};
+use holoscale::datasets::{self as ds};
 use holoscale::estimator::Artifact;
+use holoscale::estimator::artifact::model_files;
 use holoscale::estimator::evaluate::EvalOptions;
 use holoscale::estimator::metrics::write_parquet;
 use holoscale::graphlearn::EmHistory;
 use holoscale::graphlearn::compare::CcOptions;
-use holoscale::report::{ReportInputs, build};
+use holoscale::report::{REPORT_DIR, ReportInputs, build};
 
 use super::TelemetryArgs;
 use super::device::{DeviceArg, on_device};
-use super::estimate::{evaluate_with_bars, parse_baselines};
+use super::estimate::{eval_options, evaluate_with_bars};
 use super::output::print;
 
 #[derive(Debug, Args)]
@@ -46,6 +47,9 @@ pub struct ReportArgs {
     /// Season of the seasonal-naive baseline.
     #[arg(long, default_value = "24h")]
     pub season: String,
+    /// Most epochs of the GRU and T-GCN baselines (default: the model's own settings).
+    #[arg(long, value_name = "N")]
+    pub baseline_epochs: Option<usize>,
     /// Telemetry column of the CC relationships.
     #[arg(long, default_value = "req_rate")]
     pub cc_column: String,
@@ -61,12 +65,19 @@ pub struct ReportArgs {
 }
 
 pub fn run(a: ReportArgs) -> Result<()> {
-    ds::io::check_output_dir(&a.out, a.force)?;
-    let tel = a.data.load()?;
+    let (_, season_ms, mut evaluation) =
+        eval_options(&a.baselines, &a.season, a.baseline_epochs, false)?;
     let edges_path = a.edges.clone().or_else(|| {
         let p = a.data.telemetry.with_file_name("edges.parquet");
         p.is_file().then_some(p)
     });
+    let mut inputs = model_files(&a.model);
+    inputs.push(a.data.telemetry.clone());
+    inputs.extend(edges_path.clone());
+    inputs.extend(a.truth.clone());
+    let inputs: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();
+    ds::io::check_output_dir(&a.out, a.force, &REPORT_DIR, &inputs)?;
+    let tel = a.data.load()?;
     if a.edges.is_none()
         && let Some(p) = &edges_path
     {
@@ -74,19 +85,14 @@ pub fn run(a: ReportArgs) -> Result<()> {
     }
     let edges = edges_path.as_deref().map(ds::io::read_edges).transpose()?;
     let truth = a.truth.as_deref().map(GroundTruth::read_file).transpose()?;
-    let season =
-        (time::parse_duration_ms(&a.season, "--season")? / tel.interval_ms()).max(1) as usize;
+    evaluation.season = (season_ms / tel.interval_ms()).max(1) as usize;
     let job = ReportJob {
         model: &a.model,
         telemetry_path: &a.data.telemetry,
         telemetry: &tel,
         edges: edges.as_ref(),
         truth: truth.as_ref(),
-        evaluation: EvalOptions {
-            baselines: parse_baselines(&a.baselines)?,
-            season,
-            rounded: false,
-        },
+        evaluation,
         baselines: &a.baselines,
         cc: CcOptions {
             column: a.cc_column.clone(),

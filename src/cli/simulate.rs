@@ -1,15 +1,17 @@
 //! `holoscale simulate`: telemetry, call edges and ground truth from the simulator.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
 use clap::{Args, ValueEnum};
 
-use holoscale::datasets::time;
+use holoscale::datasets::{self as ds, time};
 use holoscale::sim::rundir::{self, RunFiles, RunFormat, RunRecord};
 use holoscale::sim::{self, Pattern, SimConfig, engine, policy};
 
+use super::flags::cli_text;
 use super::logging::Bar;
+use super::{check_setting, refuse_given, usage};
 
 #[derive(Debug, Clone, Args)]
 pub struct SimulateArgs {
@@ -50,6 +52,10 @@ pub struct SimulateArgs {
     /// Output directory.
     #[arg(long, default_value = "sim-out")]
     pub out: PathBuf,
+    /// Replace the files of an earlier run in --out (only a run holoscale wrote: any other
+    /// file there is refused).
+    #[arg(long)]
+    pub force: bool,
     /// Record call edges as one static row per edge (mean rate over the run) instead of one
     /// row per interval; for very large applications.
     #[arg(long)]
@@ -88,21 +94,23 @@ pub enum OutFormat {
     Csv,
 }
 
-/// Parses the arguments into a simulator configuration.
+/// Parses the arguments into a simulator configuration, checked before anything runs.
 pub fn config(a: &SimulateArgs) -> Result<SimConfig> {
-    let mut pattern = Pattern::parse(&a.workload)?;
-    if let Pattern::Trace { time_scale, .. } = &mut pattern {
-        *time_scale = a.time_scale;
+    let mut pattern = Pattern::parse(&a.workload).map_err(|e| usage(cli_text(&e.to_string())))?;
+    match &mut pattern {
+        Pattern::Trace { time_scale, .. } => *time_scale = a.time_scale,
+        _ => refuse_given(&["time_scale"], "applies only to trace: workloads")?,
     }
     let rates = match &a.rates {
         Some(r) => {
+            let bad = || usage(format!("--rates `{r}`: expected two numbers BASE,PEAK"));
             let parts: Vec<f64> = r
                 .split(',')
                 .map(|x| x.trim().parse::<f64>())
                 .collect::<Result<_, _>>()
-                .with_context(|| format!("--rates `{r}`: expected two numbers BASE,PEAK"))?;
+                .map_err(|_| bad())?;
             let [lo, hi] = parts[..] else {
-                bail!("--rates `{r}`: expected two numbers BASE,PEAK");
+                return Err(bad());
             };
             Some((lo, hi))
         }
@@ -125,8 +133,22 @@ pub fn config(a: &SimulateArgs) -> Result<SimConfig> {
         },
         ..SimConfig::default()
     };
-    cfg.check()?;
+    check_setting(cfg.check())?;
     Ok(cfg)
+}
+
+/// The files a run reads (its spec file, its trace), which its outputs may not replace.
+fn inputs(a: &SimulateArgs, cfg: &SimConfig) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if Path::new(&a.app).is_file() {
+        out.push(PathBuf::from(&a.app));
+    }
+    if let Pattern::Trace { path, .. } = &cfg.pattern
+        && path.is_file()
+    {
+        out.push(path.clone());
+    }
+    out
 }
 
 /// Runs a simulation and writes its run directory; returns the output and the files.
@@ -175,6 +197,12 @@ pub fn run_to(a: &SimulateArgs) -> Result<(sim::Output, RunFiles)> {
 }
 
 pub fn run(a: SimulateArgs) -> Result<()> {
+    let cfg = config(&a)?;
+    // A policy name is known before anything is read.
+    check_setting(policy::by_name(&a.policy, 0, 0).map(|_| ()))?;
+    let inputs = inputs(&a, &cfg);
+    let inputs: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();
+    ds::io::check_output_dir(&a.out, a.force, &rundir::RUN_DIR, &inputs)?;
     let (out, files) = run_to(&a)?;
     let s = out.summary;
     super::output::print(&format!(

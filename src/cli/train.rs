@@ -3,18 +3,20 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
 use burn::tensor::backend::AutodiffBackend;
 use clap::{Args, ValueEnum};
 
 use holoscale::datasets::{self as ds};
+use holoscale::estimator::artifact::Staging;
+use holoscale::estimator::checkpoint::Checkpointing;
 use holoscale::estimator::{ModelKind, Preset, TrainConfig, TrainOptions};
 use holoscale::graphlearn::{self as gl, EdgePenalty, EmConfig, EmEvent, GraphSources};
 
 use super::device::{DeviceArg, on_device};
 use super::logging::EpochBar;
 use super::output::{num, print};
-use super::{TelemetryArgs, split_list};
+use super::{TelemetryArgs, check_setting, refuse_given, split_list, usage};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum PresetArg {
@@ -100,28 +102,62 @@ pub struct TrainArgs {
     /// Model directory to write.
     #[arg(long)]
     pub out: PathBuf,
-    /// Replace an existing model directory.
+    /// Replace an existing model directory (only a model holoscale wrote: any other file
+    /// there is refused), or discard the checkpoint of an interrupted training.
     #[arg(long)]
     pub force: bool,
+    /// Continue an interrupted training from its checkpoint (same data and flags).
+    #[arg(long)]
+    pub resume: bool,
     #[command(flatten)]
     pub graph: GraphLearnArgs,
 }
 
+/// `TRAIN,VAL` shares that leave a test range.
 fn parse_split(text: &str) -> Result<ds::tensor::SplitSpec> {
+    let bad = || {
+        usage(format!(
+            "--split `{text}`: expected two shares TRAIN,VAL such as 0.7,0.1"
+        ))
+    };
     let parts: Vec<f64> = text
         .split(',')
         .map(|p| p.trim().parse::<f64>())
         .collect::<Result<_, _>>()
-        .with_context(|| format!("--split `{text}`: expected TRAIN,VAL such as 0.7,0.1"))?;
+        .map_err(|_| bad())?;
     let [train, validation] = parts[..] else {
-        bail!("--split `{text}`: expected two shares TRAIN,VAL such as 0.7,0.1");
+        return Err(bad());
     };
+    let ok = |x: f64| x.is_finite() && (0.0..1.0).contains(&x);
+    if !(ok(train) && ok(validation) && train > 0.0 && train + validation < 1.0) {
+        return Err(usage(format!(
+            "--split `{text}`: the shares must be in [0, 1) with a training share above 0 and a sum below 1, so that the rest is a test range"
+        )));
+    }
     Ok(ds::tensor::SplitSpec { train, validation })
 }
 
 impl TrainArgs {
+    /// The library's options of the flags, checked before anything runs.
     pub fn options(&self) -> Result<TrainOptions> {
-        Ok(TrainOptions {
+        if let Some(max) = self.max_replicas
+            && max < self.min_replicas
+        {
+            return Err(usage(format!(
+                "--max-replicas {max} is below --min-replicas {}",
+                self.min_replicas
+            )));
+        }
+        for (flag, v) in [
+            ("--horizon", self.horizon),
+            ("--stride", self.stride),
+            ("--window", self.window.unwrap_or(1)),
+        ] {
+            if v == 0 {
+                return Err(usage(format!("{flag} must be at least 1")));
+            }
+        }
+        let opts = TrainOptions {
             target: self.target.clone(),
             features: self.feature_columns.as_deref().map(split_list),
             window: self.window,
@@ -147,7 +183,10 @@ impl TrainArgs {
             min_replicas: self.min_replicas,
             max_replicas: self.max_replicas,
             skip_missing: self.skip_missing,
-        })
+            checkpoint: None,
+        };
+        check_setting(opts.train.check())?;
+        Ok(opts)
     }
 }
 
@@ -254,7 +293,11 @@ impl GraphLearnArgs {
                 "od" => out.od = true,
                 "cc" => out.cc = Some((self.cc_column.clone(), self.cc_threshold)),
                 "calls" | "invocation" => {}
-                other => bail!("--graph-sources: unknown source `{other}`; expected od, cc"),
+                other => {
+                    return Err(usage(format!(
+                        "--graph-sources: unknown source `{other}`; expected od, cc"
+                    )));
+                }
             }
         }
         Ok(out)
@@ -269,54 +312,121 @@ pub enum Schedule {
     Em(EmConfig, GraphSources),
 }
 
+/// The flags of EM graph learning (argument ids).
+pub const EM_FLAGS: [&str; 17] = [
+    "em_iterations",
+    "em_epochs",
+    "generator_epochs",
+    "set_size",
+    "delta",
+    "embedding",
+    "epsilon",
+    "generator_init_std",
+    "generator_lr",
+    "newest_share",
+    "set_temperature",
+    "edge_penalty",
+    "soft_penalty_scale",
+    "joint_graph_learning",
+    "graph_sources",
+    "cc_column",
+    "cc_threshold",
+];
+
 impl TrainArgs {
-    /// The schedule the flags ask for (gru, which uses no graph, trains on the fixed one).
+    /// The schedule the flags ask for (gru, which uses no graph, trains on the fixed one);
+    /// flags that the schedule would ignore are refused.
     pub fn schedule(&self, opts: &TrainOptions) -> Result<Schedule> {
-        if self.graph.no_graph_learning {
+        if self.graph.no_graph_learning || opts.kind == ModelKind::Gru {
+            let why = if self.graph.no_graph_learning {
+                "set EM graph learning, which --no-graph-learning turns off"
+            } else {
+                "set EM graph learning, which gru (a model without a graph) does not use"
+            };
+            refuse_given(&EM_FLAGS, why)?;
+            if !self.graph.no_graph_learning {
+                tracing::info!("gru does not use the graph: training without graph learning");
+            }
             return Ok(Schedule::Fixed);
         }
-        if opts.kind == ModelKind::Gru {
-            tracing::info!("gru does not use the graph: training without graph learning");
-            return Ok(Schedule::Fixed);
+        refuse_given(
+            &["epochs", "patience"],
+            "set early stopping, which EM graph learning does not use: it trains --em-iterations x --em-epochs epochs; pass --no-graph-learning to train with early stopping",
+        )?;
+        if self.graph.edge_penalty != PenaltyArg::Soft {
+            refuse_given(
+                &["soft_penalty_scale"],
+                "applies only with --edge-penalty soft",
+            )?;
+        }
+        let sources = self.graph.sources()?;
+        if sources.cc.is_none() {
+            refuse_given(
+                &["cc_column", "cc_threshold"],
+                "apply only with --graph-sources cc",
+            )?;
         }
         let em = self.graph.config();
-        em.check()?;
-        Ok(Schedule::Em(em, self.graph.sources()?))
+        check_setting(em.check())?;
+        Ok(Schedule::Em(em, sources))
+    }
+
+    /// The files this training reads (which its output may not replace).
+    pub fn inputs(&self) -> Vec<PathBuf> {
+        std::iter::once(self.data.telemetry.clone())
+            .chain(self.edges.clone())
+            .collect()
     }
 }
 
 pub fn run(a: TrainArgs) -> Result<()> {
-    let tel = a.data.load()?;
-    let edges = a.edges.as_deref().map(ds::io::read_edges).transpose()?;
     let opts = a.options()?;
     let schedule = a.schedule(&opts)?;
+    // The output is checked, and its staging directory made, before any work.
+    let inputs = a.inputs();
+    let inputs: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();
+    let staging = Staging::open(&a.out, a.force, a.resume, &inputs)?;
+    let tel = a.data.load()?;
+    let edges = a.edges.as_deref().map(ds::io::read_edges).transpose()?;
     train_and_save(
         &tel,
         edges.as_ref(),
         &opts,
         &schedule,
-        &a.out,
-        a.force,
+        staging,
+        a.resume,
         a.device,
     )
 }
 
-/// Trains with `schedule`, saves the model to `out` (refused when it holds files, unless
-/// `force`) and prints what was trained. The demo's training stage.
+/// Trains with `schedule`, keeping checkpoints in `staging` (continuing from its checkpoint
+/// when `resume`), commits the model to the staging target and prints what was trained. The
+/// demo's training stage.
 pub fn train_and_save(
     tel: &ds::Telemetry,
     edges: Option<&ds::CallEdges>,
     opts: &TrainOptions,
     schedule: &Schedule,
-    out: &Path,
-    force: bool,
+    staging: Staging,
+    resume: bool,
     device: DeviceArg,
 ) -> Result<()> {
-    ds::io::check_output_dir(out, force)?;
+    let opts = &TrainOptions {
+        checkpoint: Some(Checkpointing {
+            dir: staging.checkpoints(),
+            resume,
+        }),
+        ..opts.clone()
+    };
+    if resume {
+        tracing::info!(
+            "resuming from the checkpoint in {}",
+            staging.checkpoints().display()
+        );
+    }
     on_device!(device, |AB, dev| match schedule {
-        Schedule::Fixed => train_fixed::<AB>(tel, edges, opts, &dev, out, force),
-        Schedule::Em(em, sources) =>
-            train_em::<AB>(tel, edges, opts, em, sources, &dev, out, force),
+        Schedule::Fixed => train_fixed::<AB>(tel, edges, opts, &dev, staging),
+        Schedule::Em(em, sources) => train_em::<AB>(tel, edges, opts, em, sources, &dev, staging),
     })
 }
 
@@ -325,8 +435,7 @@ fn train_fixed<AB: AutodiffBackend>(
     edges: Option<&ds::CallEdges>,
     opts: &TrainOptions,
     device: &AB::Device,
-    out: &Path,
-    force: bool,
+    staging: Staging,
 ) -> Result<()> {
     let bar = EpochBar::new(opts.kind.name(), opts.train.max_epochs);
     let start = std::time::Instant::now();
@@ -337,7 +446,8 @@ fn train_fixed<AB: AutodiffBackend>(
     for note in &trained.notes {
         tracing::warn!("{note}");
     }
-    trained.artifact.save(out, force)?;
+    let out = staging.target().to_path_buf();
+    staging.commit(&trained.artifact)?;
     let h = &trained.artifact.history;
     let best = &h[trained.artifact.metadata.best_epoch - 1];
     let windows = trained.data.starts(ds::tensor::Split::Train).len();
@@ -358,7 +468,6 @@ fn train_fixed<AB: AutodiffBackend>(
     ))
 }
 
-#[allow(clippy::too_many_arguments)]
 fn train_em<AB: AutodiffBackend>(
     tel: &ds::Telemetry,
     edges: Option<&ds::CallEdges>,
@@ -366,8 +475,7 @@ fn train_em<AB: AutodiffBackend>(
     em: &EmConfig,
     sources: &GraphSources,
     device: &AB::Device,
-    out: &Path,
-    force: bool,
+    staging: Staging,
 ) -> Result<()> {
     let bar = EpochBar::new("em", em.iterations * em.epochs_per_iteration);
     let start = std::time::Instant::now();
@@ -395,7 +503,8 @@ fn train_em<AB: AutodiffBackend>(
     for note in &trained.notes {
         tracing::warn!("{note}");
     }
-    trained.artifact.save(out, force)?;
+    let out = staging.target().to_path_buf();
+    staging.commit(&trained.artifact)?;
     let best = &trained.artifact.history[trained.artifact.metadata.best_epoch - 1];
     let edges_learned = trained
         .artifact

@@ -6,6 +6,7 @@ mod graph;
 mod notebooks;
 mod prometheus;
 mod report;
+mod safety;
 mod sim;
 
 use std::path::{Path, PathBuf};

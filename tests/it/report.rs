@@ -151,6 +151,7 @@ fn library_report(model: &Path, telemetry: &Path) -> String {
         baselines: vec![Baseline::Persistence],
         season: (86_400_000 / tel.interval_ms()) as usize,
         rounded: false,
+        baseline_epochs: None,
     };
     let ev = evaluate::<Autodiff<NdArray>>(
         &artifact,

@@ -8,6 +8,7 @@ pub mod alibaba;
 pub(crate) mod columns;
 pub mod csv;
 pub mod npz;
+pub mod output;
 pub mod parquet;
 pub mod prometheus;
 
@@ -18,6 +19,8 @@ use std::path::Path;
 use crate::edges::CallEdges;
 use crate::error::{Error, Result};
 use crate::telemetry::Telemetry;
+
+pub use output::{DirManifest, check_output_dir, check_output_file, same_file};
 
 /// Default number of rows per Arrow batch when reading and writing.
 pub const DEFAULT_BATCH_ROWS: usize = 64 * 1024;
@@ -273,25 +276,6 @@ where
         .persist(path)
         .map_err(|e| Error::io(path, "rename into place", e.error))?;
     Ok(())
-}
-
-/// Refuses an output directory that exists and holds anything, unless `force`: the one rule
-/// for every command and library function that writes a directory. A path that exists but
-/// is not a directory is refused even with `force`.
-pub fn check_output_dir(dir: &Path, force: bool) -> Result<()> {
-    match std::fs::read_dir(dir) {
-        Ok(mut entries) => {
-            if !force && entries.next().is_some() {
-                return Err(Error::OutputExists {
-                    path: dir.to_path_buf(),
-                });
-            }
-            Ok(())
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) if dir.exists() && !dir.is_dir() => Err(Error::io(dir, "use as a directory", e)),
-        Err(e) => Err(Error::io(dir, "list", e)),
-    }
 }
 
 /// Reads a whole small file into memory with a path-naming error.
