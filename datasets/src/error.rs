@@ -164,6 +164,18 @@ pub enum Error {
         /// The time, RFC 3339.
         time: String,
     },
+    /// A column holds no value at all for a service, where a model needs its values.
+    #[error(
+        "{file}: service `{service}`, column `{column}` has no values at all (every step is missing or NaN); leave the column out of the model's features, or remove the service from the data"
+    )]
+    NoValues {
+        /// The data source.
+        file: String,
+        /// The service.
+        service: String,
+        /// The column.
+        column: String,
+    },
     /// Arrays do not have the shape an operation needs.
     #[error("shape mismatch in {what}: expected {expected}, got {got}")]
     Shape {
@@ -173,6 +185,14 @@ pub enum Error {
         expected: String,
         /// The shape found.
         got: String,
+    },
+    /// A file's contents are damaged (its checksums do not match what was written).
+    #[error("{file}: corrupt: {message}; restore the file or write it again")]
+    Corrupt {
+        /// The file.
+        file: String,
+        /// Where and how.
+        message: String,
     },
     /// An `.npz` archive or `.npy` array is malformed.
     #[error("{file}: {message}")]

@@ -7,18 +7,48 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use ndarray::Array3;
 
 use crate::error::{Error, Result};
-use crate::telemetry::{IngestNotes, Telemetry};
+use crate::io::TimestampUnit;
+use crate::telemetry::{Disagreement, IngestNotes, IntervalNote, Telemetry};
 
 /// First pass: the distinct services and timestamps of a source.
 #[derive(Debug, Default)]
 pub(crate) struct KeyScan {
     services: FxHashSet<String>,
+    /// Service ids in first-seen order, and each service's first timestamps (at most
+    /// [`SAMPLE`]): the interval of jittered samples is found per service.
+    ids: FxHashMap<String, u32>,
+    samples: Vec<Vec<i64>>,
     timestamps: FxHashSet<i64>,
     last_ts: Option<i64>,
     rows: u64,
+    /// Some timestamp was written as a date (RFC 3339, or a Parquet timestamp type), not as
+    /// a bare integer.
+    dated: bool,
 }
 
+/// Integer timestamps between these bounds read as epoch **seconds** when the unit is not
+/// given: 1e8 s is 1973-03-03, 1e11 s is the year 5138; as milliseconds the same integers
+/// would all fall within 1970-01-02 .. 1973-03-03, which no telemetry comes from.
+pub const SECONDS_RANGE: std::ops::Range<i64> = 100_000_000..100_000_000_000;
+
+/// Timestamps kept per service for inferring the interval of jittered samples.
+const SAMPLE: usize = 4096;
+
+/// Intervals that jittered timestamps are snapped to, ms.
+const COMMON_INTERVALS_MS: [i64; 20] = [
+    1_000, 2_000, 5_000, 10_000, 15_000, 20_000, 30_000, 60_000, 120_000, 300_000, 600_000,
+    900_000, 1_200_000, 1_800_000, 3_600_000, 7_200_000, 10_800_000, 21_600_000, 43_200_000,
+    86_400_000,
+];
+
 impl KeyScan {
+    /// Notes that the source writes timestamps as dates (RFC 3339 or a timestamp type), so
+    /// their unit is known.
+    #[inline]
+    pub fn saw_dated(&mut self) {
+        self.dated = true;
+    }
+
     /// Notes one timestamp (consecutive repeats are cheap).
     #[inline]
     pub fn add_timestamp(&mut self, ts: i64) {
@@ -37,9 +67,39 @@ impl KeyScan {
         }
     }
 
-    /// Fixes the grid: services sorted by name, start at the first timestamp, interval given
-    /// or inferred as the most common gap between consecutive distinct timestamps.
-    pub fn finish(self, source: &str, interval_ms: Option<i64>) -> Result<Grid> {
+    /// The id of a service (assigned in first-seen order) for [`KeyScan::add_row`].
+    #[inline]
+    pub fn service_id(&mut self, service: &str) -> u32 {
+        if let Some(&id) = self.ids.get(service) {
+            return id;
+        }
+        let id = self.ids.len() as u32;
+        self.ids.insert(service.to_string(), id);
+        self.samples.push(Vec::new());
+        self.add_service(service);
+        id
+    }
+
+    /// Notes one row: its timestamp and its service (an id of [`KeyScan::service_id`]).
+    #[inline]
+    pub fn add_row(&mut self, ts: i64, service: u32) {
+        self.add_timestamp(ts);
+        let s = &mut self.samples[service as usize];
+        if s.len() < SAMPLE {
+            s.push(ts);
+        }
+    }
+
+    /// Fixes the grid: services sorted by name; the timestamps' unit (integers in
+    /// [`SECONDS_RANGE`] are seconds unless `unit` says otherwise); the interval given, or
+    /// inferred ([`infer_interval`]); the start at the first timestamp (for jittered
+    /// timestamps, at the grid phase that fits them best).
+    pub fn finish(
+        self,
+        source: &str,
+        interval_ms: Option<i64>,
+        unit: TimestampUnit,
+    ) -> Result<Grid> {
         if self.rows == 0 || self.services.is_empty() {
             return Err(Error::Empty {
                 file: source.to_string(),
@@ -48,17 +108,59 @@ impl KeyScan {
         }
         let mut ts: Vec<i64> = self.timestamps.into_iter().collect();
         ts.sort_unstable();
-        let interval_ms = match interval_ms {
-            Some(i) if i > 0 => i,
-            Some(i) => {
-                return Err(Error::param("interval_ms", format!("must be positive, got {i} ms")));
+        let seconds = match unit {
+            TimestampUnit::Milliseconds => false,
+            TimestampUnit::Seconds if self.dated => {
+                return Err(Error::param(
+                    "timestamp_unit",
+                    format!(
+                        "{source}: timestamps written as dates carry their own unit; seconds apply only to integer timestamps"
+                    ),
+                ));
             }
-            None => infer_interval(&ts).ok_or_else(|| Error::Empty {
-                file: source.to_string(),
-                message: "only one distinct timestamp: cannot infer the sampling interval; give it as `interval_ms`".into(),
-            })?,
+            TimestampUnit::Seconds => true,
+            TimestampUnit::Auto => {
+                !self.dated
+                    && SECONDS_RANGE.contains(&ts[0])
+                    && SECONDS_RANGE.contains(ts.last().expect("non-empty"))
+            }
         };
-        let start_ms = ts[0];
+        let scale = if seconds { 1000 } else { 1 };
+        let mut samples = self.samples;
+        if seconds {
+            for t in samples.iter_mut().flatten() {
+                *t = t.saturating_mul(1000);
+            }
+            for t in &mut ts {
+                *t = t.checked_mul(1000).ok_or_else(|| {
+                    Error::param("timestamp_unit", format!("{source}: {t} s is out of range"))
+                })?;
+            }
+        }
+        let (interval_ms, note) = match interval_ms {
+            Some(i) if i > 0 => (i, None),
+            Some(i) => {
+                return Err(Error::param(
+                    "interval_ms",
+                    format!("must be positive, got {i} ms"),
+                ));
+            }
+            None => {
+                for s in &mut samples {
+                    s.sort_unstable();
+                    s.dedup();
+                }
+                let inferred = infer_interval(&ts, &samples).ok_or_else(|| Error::Empty {
+                    file: source.to_string(),
+                    message: "only one distinct timestamp: cannot infer the sampling interval; give it as `interval_ms`".into(),
+                })?;
+                (inferred.interval_ms, Some(inferred))
+            }
+        };
+        let start_ms = match note {
+            Some(IntervalNote { regular: false, .. }) => grid_phase_start(&ts, interval_ms),
+            _ => ts[0],
+        };
         let end_ms = *ts.last().expect("non-empty: rows > 0");
         let len = (round_div(end_ms - start_ms, interval_ms) + 1) as usize;
         const MAX_STEPS: usize = 100_000_000;
@@ -83,6 +185,8 @@ impl KeyScan {
             len,
             services,
             index,
+            scale,
+            interval_note: note.map(|n| IntervalNote { seconds, ..n }),
         })
     }
 }
@@ -96,20 +200,73 @@ fn round_div(a: i64, b: i64) -> i64 {
     }
 }
 
-/// The most common positive difference between consecutive sorted timestamps (the smallest
-/// one on ties), or `None` with fewer than two timestamps.
-pub(crate) fn infer_interval(sorted: &[i64]) -> Option<i64> {
+/// The sampling interval of sorted distinct timestamps. On a regular grid (at least half
+/// of the gaps between consecutive timestamps are equal, missing samples allowed) it is that
+/// most common gap (the smallest one on ties). Jittered timestamps have no such gap: then it
+/// is the median of the gaps between consecutive samples of each service (`per_service`,
+/// each sorted), snapped to the nearest common interval (1 s, 5 s, 10 s, 15 s, 30 s, 1 min,
+/// ... 1 d) within 25%, else rounded to the second. `None` with fewer than two timestamps.
+pub(crate) fn infer_interval(sorted: &[i64], per_service: &[Vec<i64>]) -> Option<IntervalNote> {
     let mut counts: FxHashMap<i64, usize> = FxHashMap::default();
+    let mut gaps = Vec::with_capacity(sorted.len().saturating_sub(1));
     for w in sorted.windows(2) {
         let d = w[1] - w[0];
         if d > 0 {
             *counts.entry(d).or_default() += 1;
+            gaps.push(d);
         }
     }
-    counts
+    let (mode, count) = counts
         .into_iter()
-        .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
-        .map(|(d, _)| d)
+        .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))?;
+    if 2 * count >= gaps.len() {
+        return Some(IntervalNote {
+            interval_ms: mode,
+            regular: true,
+            seconds: false,
+        });
+    }
+    let mut own: Vec<i64> = per_service
+        .iter()
+        .flat_map(|s| s.windows(2).map(|w| w[1] - w[0]))
+        .filter(|&d| d > 0)
+        .collect();
+    if own.is_empty() {
+        own = gaps;
+    }
+    own.sort_unstable();
+    let median = own[own.len() / 2];
+    let snapped = COMMON_INTERVALS_MS
+        .iter()
+        .copied()
+        .min_by_key(|c| (c - median).abs())
+        .filter(|c| ((c - median).abs() as f64) <= 0.25 * *c as f64)
+        .unwrap_or_else(|| ((median + 500) / 1000 * 1000).max(1000));
+    Some(IntervalNote {
+        interval_ms: snapped,
+        regular: false,
+        seconds: false,
+    })
+}
+
+/// The first grid point for jittered timestamps: the phase (timestamp modulo the interval)
+/// that the samples scatter around, as their circular mean, placed within half an interval
+/// of the first timestamp. So a sample displaced by less than half an interval lands on its
+/// own step.
+fn grid_phase_start(sorted: &[i64], interval_ms: i64) -> i64 {
+    let first = sorted[0];
+    let (mut x, mut y) = (0.0f64, 0.0f64);
+    for &t in sorted {
+        let r = (t - first).rem_euclid(interval_ms) as f64 / interval_ms as f64;
+        let a = std::f64::consts::TAU * r;
+        x += a.cos();
+        y += a.sin();
+    }
+    let mut phase = (y.atan2(x) / std::f64::consts::TAU * interval_ms as f64).round() as i64;
+    if phase > interval_ms / 2 {
+        phase -= interval_ms;
+    }
+    first + phase
 }
 
 /// The time grid and service order fixed by the key scan.
@@ -120,6 +277,10 @@ pub(crate) struct Grid {
     pub len: usize,
     pub services: Vec<String>,
     index: FxHashMap<String, u32>,
+    /// Factor from the source's timestamps to ms (1000 for epoch seconds).
+    pub scale: i64,
+    /// How the interval was found, when it was inferred.
+    pub interval_note: Option<IntervalNote>,
 }
 
 impl Grid {
@@ -129,10 +290,11 @@ impl Grid {
         self.index.get(name).copied()
     }
 
-    /// Step of a timestamp (nearest grid point) and whether it was exactly on the grid.
+    /// Step of a timestamp in ms (nearest grid point) and whether it was exactly on the
+    /// grid.
     #[inline]
     pub fn step(&self, ts: i64) -> (usize, bool) {
-        let d = ts - self.start_ms;
+        let d = ts.saturating_sub(self.start_ms);
         let step = round_div(d, self.interval_ms).clamp(0, self.len as i64 - 1) as usize;
         (step, d == step as i64 * self.interval_ms)
     }
@@ -140,6 +302,12 @@ impl Grid {
 
 const SEEN: u8 = 1;
 const MERGED: u8 = 2;
+/// The cell was hit by a row repeating an on-grid (timestamp, service) pair.
+const DUPLICATE: u8 = 4;
+
+/// Duplicate rows whose values of a column differ by more than this share of the larger
+/// magnitude are reported as disagreeing (they are still averaged).
+pub const DUPLICATE_TOLERANCE: f64 = 0.1;
 
 /// Second pass: writes rows into the dense array. A cell hit by several rows (duplicates,
 /// or off-grid samples sharing a step) holds the mean of their values.
@@ -149,8 +317,8 @@ pub(crate) struct Scatter {
     values: Vec<f64>,
     observed: Vec<bool>,
     seen: Vec<u8>,
-    /// Cells hit more than once: per row slot, (sum, count) per column.
-    merged: FxHashMap<usize, Vec<(f64, u32)>>,
+    /// Cells hit more than once: per row slot, (sum, count, min, max) per column.
+    merged: FxHashMap<usize, Vec<(f64, u32, f64, f64)>>,
     off_grid: Vec<(usize, i64)>,
     duplicates: Vec<(usize, i64)>,
 }
@@ -178,6 +346,8 @@ impl Scatter {
     /// Writes one row. `value(c)` gives column `c`'s value, `None` for a null.
     #[inline]
     pub fn push(&mut self, ts: i64, service: u32, mut value: impl FnMut(usize) -> Option<f64>) {
+        // The source's unit to ms.
+        let ts = ts.saturating_mul(self.grid.scale);
         let n_services = self.grid.services.len();
         let c_len = self.columns.len();
         let (t, on_grid) = self.grid.step(ts);
@@ -203,15 +373,17 @@ impl Scatter {
             let e = &mut self.duplicates[n];
             e.0 += 1;
             e.1 = e.1.min(ts);
+            self.seen[slot] |= DUPLICATE;
         }
         if self.seen[slot] & MERGED == 0 {
             self.seen[slot] |= MERGED;
             let init = (0..c_len)
                 .map(|c| {
+                    let v = self.values[base + c];
                     if self.observed[base + c] {
-                        (self.values[base + c], 1)
+                        (v, 1, v, v)
                     } else {
-                        (0.0, 0)
+                        (0.0, 0, f64::INFINITY, f64::NEG_INFINITY)
                     }
                 })
                 .collect();
@@ -222,6 +394,8 @@ impl Scatter {
             if let Some(v) = value(c) {
                 a.0 += v;
                 a.1 += 1;
+                a.2 = a.2.min(v);
+                a.3 = a.3.max(v);
             }
         }
     }
@@ -229,11 +403,24 @@ impl Scatter {
     /// The dense telemetry, with the notes of what was merged or moved.
     pub fn finish(mut self, source: &str) -> Result<Telemetry> {
         let c_len = self.columns.len();
-        for (slot, acc) in self.merged {
-            for (c, (sum, count)) in acc.into_iter().enumerate() {
+        let n_services = self.grid.services.len().max(1);
+        // Per service: (count, first slot, column, low, high) of disagreeing duplicates.
+        type First = (usize, usize, usize, f64, f64);
+        let mut disagree: Vec<Option<First>> = vec![None; self.grid.services.len()];
+        let mut slots: Vec<usize> = self.merged.keys().copied().collect();
+        slots.sort_unstable();
+        for slot in slots {
+            let acc = self.merged.remove(&slot).expect("listed");
+            let duplicate = self.seen[slot] & DUPLICATE != 0;
+            for (c, (sum, count, lo, hi)) in acc.into_iter().enumerate() {
                 if count > 0 {
                     self.values[slot * c_len + c] = sum / count as f64;
                     self.observed[slot * c_len + c] = true;
+                }
+                let scale = lo.abs().max(hi.abs());
+                if duplicate && count > 1 && hi - lo > DUPLICATE_TOLERANCE * scale {
+                    let e = disagree[slot % n_services].get_or_insert((0, slot, c, lo, hi));
+                    e.0 += 1;
                 }
             }
         }
@@ -245,7 +432,7 @@ impl Scatter {
             self.grid.start_ms,
             self.grid.interval_ms,
             self.grid.services,
-            self.columns,
+            self.columns.clone(),
             values,
             observed,
         )?;
@@ -256,9 +443,25 @@ impl Scatter {
                 .map(|(n, (count, t))| (n, count, t))
                 .collect()
         };
+        let (start, interval) = (self.grid.start_ms, self.grid.interval_ms);
         tel.notes = IngestNotes {
             off_grid: collect(self.off_grid),
             duplicates: collect(self.duplicates),
+            disagreeing: disagree
+                .into_iter()
+                .enumerate()
+                .filter_map(|(n, d)| {
+                    d.map(|(count, slot, c, lo, hi)| Disagreement {
+                        service: n,
+                        count,
+                        first_ms: start + (slot / n_services) as i64 * interval,
+                        column: self.columns[c].clone(),
+                        low: lo,
+                        high: hi,
+                    })
+                })
+                .collect(),
+            interval: self.grid.interval_note,
         };
         Ok(tel)
     }
@@ -270,9 +473,30 @@ mod tests {
 
     #[test]
     fn interval_is_the_most_common_gap() {
-        assert_eq!(infer_interval(&[0, 30, 60, 100, 130]), Some(30));
-        assert_eq!(infer_interval(&[0, 10, 30]), Some(10));
-        assert_eq!(infer_interval(&[5]), None);
+        let ms = |v: &[i64]| infer_interval(v, &[]).map(|n| (n.interval_ms, n.regular));
+        assert_eq!(ms(&[0, 30, 60, 100, 130]), Some((30, true)));
+        assert_eq!(ms(&[0, 10, 30]), Some((10, true)));
+        assert_eq!(ms(&[5]), None);
+        // Jitter of up to ±14 s around a 30 s grid: no common gap; the median, snapped.
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let jittered: Vec<i64> = (0..200i64)
+            .map(|k| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                k * 30_000 + (state % 28_001) as i64 - 14_000
+            })
+            .collect();
+        let mut sorted = jittered.clone();
+        sorted.sort_unstable();
+        assert_eq!(ms(&sorted), Some((30_000, false)));
+        // And the grid's phase puts every sample on its own step.
+        let start = grid_phase_start(&sorted, 30_000);
+        let steps: std::collections::BTreeSet<i64> = jittered
+            .iter()
+            .map(|t| round_div(t - start, 30_000))
+            .collect();
+        assert_eq!(steps.len(), 200);
     }
 
     #[test]
@@ -289,7 +513,7 @@ mod tests {
             scan.add_timestamp(ts);
             scan.add_service(s);
         }
-        let grid = scan.finish("t", Some(30)).unwrap();
+        let grid = scan.finish("t", Some(30), TimestampUnit::Auto).unwrap();
         assert_eq!(grid.services, ["a", "b"]);
         assert_eq!(grid.len, 3);
         let mut sc = Scatter::new(grid, vec!["x".into()]);
@@ -309,7 +533,7 @@ mod tests {
     #[test]
     fn empty_source_is_an_error() {
         let err = KeyScan::default()
-            .finish("x.csv", None)
+            .finish("x.csv", None, TimestampUnit::Auto)
             .unwrap_err()
             .to_string();
         assert!(

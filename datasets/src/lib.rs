@@ -21,7 +21,7 @@
 
 pub mod edges;
 pub mod error;
-mod ingest;
+pub mod ingest;
 pub mod io;
 mod problem;
 pub mod schema;

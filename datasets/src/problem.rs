@@ -16,6 +16,8 @@ pub enum ProblemKind {
     IrregularTimestamps,
     /// Several rows for one (timestamp, service).
     DuplicateRows,
+    /// Duplicate rows whose values disagree.
+    DisagreeingDuplicates,
     /// Values that are NaN or infinite in the source.
     NonFinite,
     /// Negative values in a column that counts something.
@@ -36,6 +38,7 @@ impl ProblemKind {
         match self {
             ProblemKind::IrregularTimestamps => "irregular timestamps",
             ProblemKind::DuplicateRows => "duplicate rows",
+            ProblemKind::DisagreeingDuplicates => "duplicates that disagree",
             ProblemKind::NonFinite => "NaN or infinite values",
             ProblemKind::NegativeValue => "negative values",
             ProblemKind::Gap => "gaps",

@@ -8,6 +8,18 @@ use crate::error::{Error, Result, name_list};
 use crate::schema;
 use crate::time::format_ms;
 
+/// How a reader found the sampling interval of a source that did not state it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IntervalNote {
+    /// The interval, ms.
+    pub interval_ms: i64,
+    /// Whether the timestamps lie on a regular grid (else they were jittered, and the
+    /// interval is their median gap snapped to a common interval).
+    pub regular: bool,
+    /// Whether integer timestamps were read as epoch seconds.
+    pub seconds: bool,
+}
+
 /// Where in the source a reader had to move or merge samples, per service: kept with the data
 /// so that [`crate::validate::repair`] can report it.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -16,12 +28,39 @@ pub struct IngestNotes {
     pub(crate) off_grid: Vec<(usize, usize, i64)>,
     /// Per service index: rows that repeated a (timestamp, service) pair (count, first time).
     pub(crate) duplicates: Vec<(usize, usize, i64)>,
+    /// Per service: duplicate rows whose values disagree beyond
+    /// [`crate::ingest::DUPLICATE_TOLERANCE`].
+    pub(crate) disagreeing: Vec<Disagreement>,
+    /// How the interval was inferred, when the source did not state it.
+    pub(crate) interval: Option<IntervalNote>,
+}
+
+/// Duplicate rows of one service whose values disagree.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Disagreement {
+    /// Service index.
+    pub service: usize,
+    /// (row, column) cells where the duplicates disagree.
+    pub count: usize,
+    /// Time of the first, ms.
+    pub first_ms: i64,
+    /// Column of the first.
+    pub column: String,
+    /// Lowest and highest value there.
+    pub low: f64,
+    /// See `low`.
+    pub high: f64,
 }
 
 impl IngestNotes {
     /// True when the reader neither moved nor merged any sample.
     pub fn is_empty(&self) -> bool {
         self.off_grid.is_empty() && self.duplicates.is_empty()
+    }
+
+    /// How the interval was inferred, when the source did not state it.
+    pub fn interval(&self) -> Option<IntervalNote> {
+        self.interval
     }
 }
 
@@ -370,6 +409,19 @@ impl IngestNotes {
         IngestNotes {
             off_grid: remap(&self.off_grid),
             duplicates: remap(&self.duplicates),
+            disagreeing: self
+                .disagreeing
+                .iter()
+                .filter_map(|d| {
+                    kept.iter()
+                        .position(|&k| k == d.service)
+                        .map(|m| Disagreement {
+                            service: m,
+                            ..d.clone()
+                        })
+                })
+                .collect(),
+            interval: self.interval,
         }
     }
 }

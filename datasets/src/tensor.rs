@@ -509,6 +509,16 @@ impl Windowed {
                         .find(|&t| bad[t].is_some())
                         .expect("window is not clean");
                     let (n, column) = bad[t].clone().expect("found above");
+                    // A column without any value for the service is not a gap to repair.
+                    let c = tel.require_column(&column)?;
+                    let svc = tel.require_service(&dense.services[n])?;
+                    if !tel.observed().slice(s![.., svc, c]).iter().any(|&o| o) {
+                        return Err(Error::NoValues {
+                            file: tel.source().to_string(),
+                            service: dense.services[n].clone(),
+                            column,
+                        });
+                    }
                     return Err(Error::MissingValue {
                         file: tel.source().to_string(),
                         service: dense.services[n].clone(),

@@ -208,6 +208,32 @@ pub fn repair(tel: &mut Telemetry, policy: &RepairPolicy) -> Report {
         ));
     }
 
+    for d in &tel.notes.disagreeing {
+        let detail = format!(
+            "{} duplicate value(s) differ by more than {:.0}% of the larger (`{}`: {} and {} at the first); {}",
+            d.count,
+            100.0 * crate::ingest::DUPLICATE_TOLERANCE,
+            d.column,
+            d.low,
+            d.high,
+            match policy.duplicates {
+                Duplicates::Mean =>
+                    "averaged anyway: check the source for two writers of one service",
+                Duplicates::Error => "remove the duplicates",
+            }
+        );
+        report.problems.push(Problem {
+            kind: ProblemKind::DisagreeingDuplicates,
+            severity: Severity::Warning,
+            file: file.clone(),
+            service: Some(services[d.service].clone()),
+            column: Some(d.column.clone()),
+            time_ms: Some(d.first_ms),
+            count: d.count,
+            detail,
+        });
+    }
+
     // Cell checks: NaN / infinities, then negative counts.
     let (t_len, n_len, c_len) = tel.values().dim();
     {
@@ -443,6 +469,14 @@ fn fill_gaps(tel: &mut Telemetry, policy: &RepairPolicy, report: &mut Report) {
     let interval = tel.interval_ms();
     let services = tel.services().to_vec();
     let columns = tel.columns().to_vec();
+    // Long gaps may only mean that the interval was inferred wrongly: say how it was found.
+    let interval_hint = tel.notes.interval().map(|note| {
+        format!(
+            "; the interval, {}, was inferred from {} timestamps: if the data are sampled at another interval, give it as `interval_ms`",
+            crate::time::format_duration_ms(note.interval_ms),
+            if note.regular { "the" } else { "jittered" }
+        )
+    });
     let (values, observed) = tel.parts_mut();
     for n in 0..n_len {
         let Some((first, last)) = coverage[n] else {
@@ -531,9 +565,12 @@ fn fill_gaps(tel: &mut Telemetry, policy: &RepairPolicy, report: &mut Report) {
                         "{long} gap(s) longer than the fill limit of {} steps (longest {longest} steps); {}",
                         policy.max_fill,
                         if fatal {
-                            "raise `max_fill` or set `long_gaps` to leave"
+                            format!(
+                                "raise `max_fill` or set `long_gaps` to leave{}",
+                                interval_hint.as_deref().unwrap_or("")
+                            )
                         } else {
-                            "left missing"
+                            "left missing".to_string()
                         }
                     ),
                 });

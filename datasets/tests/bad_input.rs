@@ -359,3 +359,229 @@ fn edges_with_bad_rows_are_refused() {
     let e = io::csv::read_edges_bytes(b"source,destination\na,b\n", "e.csv").unwrap();
     assert_eq!(e.edges()[0].req_rate, 1.0);
 }
+
+/// Telemetry of two services and four columns with varied values, as Parquet bytes.
+fn parquet_bytes(steps: usize) -> (Telemetry, Vec<u8>) {
+    let values = ndarray::Array3::from_shape_fn((steps, 2, 4), |(t, n, c)| {
+        (t as f64 * 0.37 + n as f64 * 1.3 + c as f64).sin() * 100.0 + 200.0
+    });
+    let tel = Telemetry::try_new(
+        "pages",
+        1_700_000_000_000,
+        30_000,
+        vec!["a".into(), "b".into()],
+        vec![
+            "replicas".into(),
+            "cpu_cores".into(),
+            "req_rate".into(),
+            "latency_ms".into(),
+        ],
+        values,
+    )
+    .unwrap();
+    let mut buf = Vec::new();
+    io::parquet::write_telemetry(&tel, &mut buf, &WriteOptions::default()).unwrap();
+    (tel, buf)
+}
+
+#[test]
+fn parquet_with_corrupted_pages_is_an_error_naming_the_row_group() {
+    let (tel, good) = parquet_bytes(2000);
+    let read = |bytes: &[u8]| {
+        io::parquet::read_telemetry_bytes(
+            Bytes::copy_from_slice(bytes),
+            "pages.parquet",
+            &ReadOptions::default(),
+        )
+    };
+    assert_eq!(read(&good).unwrap().values(), tel.values());
+    // 0xFF bytes over every part of the file: an error, or (where the bytes are not data,
+    // such as statistics) the very same values; never other values.
+    let mut errors = 0;
+    let mut named = 0;
+    for k in 1..40 {
+        let mut bad = good.clone();
+        let at = good.len() * k / 40;
+        let end = (at + 48).min(good.len());
+        bad[at..end].fill(0xFF);
+        match read(&bad) {
+            Err(e) => {
+                errors += 1;
+                let msg = e.to_string();
+                assert!(msg.contains("pages.parquet"), "{msg}");
+                if msg.contains("row group") {
+                    named += 1;
+                }
+            }
+            Ok(back) => assert!(
+                back.values().iter().zip(tel.values()).all(|(a, b)| a == b)
+                    && back.observed() == tel.observed(),
+                "corruption at byte {at} was read as other values"
+            ),
+        }
+    }
+    assert!(errors >= 20, "only {errors} of 39 corruptions were caught");
+    assert!(named >= 1, "no error named the row group");
+}
+
+#[test]
+fn timestamps_in_epoch_seconds_are_read_as_seconds() {
+    let mut text = String::from("timestamp,service,replicas\n");
+    for t in 0..20 {
+        text.push_str(&format!("{},a,{}\n", 1_700_000_000 + 30 * t, t));
+    }
+    let tel = read_csv(&text);
+    assert_eq!(tel.interval_ms(), 30_000);
+    assert_eq!(tel.start_ms(), 1_700_000_000_000);
+    assert_eq!(tel.len(), 20);
+    // Told they are milliseconds, they are.
+    let opts = ReadOptions {
+        timestamp_unit: io::TimestampUnit::Milliseconds,
+        ..Default::default()
+    };
+    let ms = io::csv::read_telemetry_bytes(text.as_bytes(), "s.csv", &opts).unwrap();
+    assert_eq!(ms.interval_ms(), 30);
+    // Epoch milliseconds stay milliseconds, and dated timestamps carry their own unit.
+    assert_eq!(read_csv(&grid(&["a"], 10)).interval_ms(), 30_000);
+    let dated = "timestamp,service,replicas\n2024-01-01T00:00:00Z,a,1\n2024-01-01T00:00:30Z,a,2\n";
+    let opts = ReadOptions {
+        timestamp_unit: io::TimestampUnit::Seconds,
+        ..Default::default()
+    };
+    let err = io::csv::read_telemetry_bytes(dated.as_bytes(), "d.csv", &opts)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("`timestamp_unit`"), "{err}");
+}
+
+#[test]
+fn jittered_timestamps_give_the_interval_of_their_grid() {
+    // Up to ±14 s around a 30 s grid, two services, 300 steps.
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut text = String::from("timestamp,service,replicas\n");
+    for t in 0..300i64 {
+        for s in ["a", "b"] {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let jitter = (state % 28_001) as i64 - 14_000;
+            text.push_str(&format!(
+                "{},{s},{}\n",
+                1_704_067_200_000 + t * 30_000 + jitter,
+                t
+            ));
+        }
+    }
+    let mut tel = read_csv(&text);
+    assert_eq!(tel.interval_ms(), 30_000);
+    let report = validate::repair(&mut tel, &RepairPolicy::default())
+        .into_result()
+        .unwrap();
+    assert!(!report.has_fatal());
+    assert!((299..=301).contains(&tel.len()), "{} steps", tel.len());
+    // Every sample on its own step: a's replicas are 0, 1, 2, ... step by step.
+    let a = tel.series("a", "replicas").unwrap();
+    let on_own_step = a
+        .iter()
+        .enumerate()
+        .filter(|(k, v)| **v == *k as f64)
+        .count();
+    assert!(
+        on_own_step >= 295,
+        "{on_own_step} of {} samples on their step",
+        a.len()
+    );
+}
+
+#[test]
+fn a_refused_gap_in_inferred_data_suggests_the_interval() {
+    // 30 s samples with one hour missing for `a`.
+    let mut text = String::from("timestamp,service,replicas\n");
+    for t in 0..400 {
+        for s in ["a", "b"] {
+            if s == "a" && (100..220).contains(&t) {
+                continue;
+            }
+            text.push_str(&format!("{},{s},{t}\n", t * 30_000));
+        }
+    }
+    let mut tel = read_csv(&text);
+    let err = validate::repair(&mut tel, &RepairPolicy::default())
+        .into_result()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("`max_fill`") && err.contains("`interval_ms`") && err.contains("30s"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_column_without_values_is_named_as_such() {
+    use holoscale_datasets::tensor::{SplitSpec, WindowOptions, WindowSpec, Windowed};
+    let mut text = String::from("timestamp,service,replicas,req_rate\n");
+    for t in 0..60 {
+        text.push_str(&format!("{},a,{t},{}\n", t * 30_000, t * 2));
+        text.push_str(&format!("{},b,{t},\n", t * 30_000));
+    }
+    let mut tel = read_csv(&text);
+    let report = validate::repair(&mut tel, &RepairPolicy::default());
+    assert!(report.of_kind(ProblemKind::NoValues).count() == 1);
+    let err = Windowed::new(
+        &tel,
+        &["replicas", "req_rate"],
+        "replicas",
+        WindowSpec::try_new(5, 1, 1).unwrap(),
+        SplitSpec::default(),
+        WindowOptions::default(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("`b`") && err.contains("`req_rate`") && err.contains("no values at all"),
+        "{err}"
+    );
+    assert!(!err.contains("max_fill"), "not a gap to repair: {err}");
+}
+
+#[test]
+fn an_empty_csv_says_it_is_empty() {
+    let err = csv_error("");
+    assert!(err.contains("bad.csv") && err.contains("empty"), "{err}");
+    assert!(!err.contains("missing column"), "{err}");
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("e.parquet");
+    std::fs::write(&empty, b"").unwrap();
+    let err = io::read_telemetry(&empty, &ReadOptions::default(), &io::NoProgress)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("empty"), "{err}");
+}
+
+#[test]
+fn csv_errors_name_the_line_of_the_file() {
+    // Line 1 is the header; the short record is on line 3, the bad value on line 4.
+    let short = "timestamp,service,replicas\n0,a,1\n30000,a\n";
+    let err = csv_error(short);
+    assert!(err.contains("line 3"), "{err}");
+    let bad = "timestamp,service,replicas\n0,a,1\n30000,a,2\n60000,a,x\n";
+    let err = csv_error(bad);
+    assert!(err.contains("line 4") && err.contains("`x`"), "{err}");
+}
+
+#[test]
+fn duplicates_that_disagree_are_warned() {
+    let text = "timestamp,service,replicas,req_rate\n0,a,3,10\n0,a,13,10.2\n30000,a,4,11\n30000,a,4,11\n60000,a,5,12\n";
+    let mut tel = read_csv(text);
+    let report = validate::repair(&mut tel, &RepairPolicy::default());
+    let d: Vec<_> = report.of_kind(ProblemKind::DisagreeingDuplicates).collect();
+    assert_eq!(d.len(), 1, "{:?}", report.problems);
+    let msg = d[0].to_string();
+    assert!(
+        msg.contains("`replicas`: 3 and 13") && msg.contains("10%"),
+        "{msg}"
+    );
+    assert_eq!(d[0].severity, Severity::Warning);
+    // Still averaged, as before.
+    assert_eq!(tel.series("a", "replicas").unwrap()[0], 8.0);
+}

@@ -53,6 +53,7 @@ pub const FIELD_FLAGS: &[(&str, &str)] = &[
     ("array", "--array"),
     ("step_ms", "--step"),
     ("end_ms", "--end"),
+    ("timestamp_unit", "--timestamp-unit"),
     // Outputs.
     ("force", "--force"),
     ("resume", "--resume"),

@@ -44,10 +44,16 @@ pub fn run(args: InspectArgs) -> Result<()> {
     }
     let mut tel = args.input.read(&args.file)?;
     let report = validate::repair(&mut tel, &args.repair.policy());
+    let refusal = report.has_fatal().then(|| report.fatal_summary());
     let summary = summarize(&tel, report.problems);
     match args.format {
-        InspectFormat::Json => print_json(&summary),
-        InspectFormat::Table => print(&render(&summary, args.all)),
+        InspectFormat::Json => print_json(&summary)?,
+        InspectFormat::Table => print(&render(&summary, args.all))?,
+    }
+    // The report is shown; the exit code says that every other command refuses the data.
+    match refusal {
+        Some(why) => Err(anyhow::anyhow!("{why}")),
+        None => Ok(()),
     }
 }
 

@@ -262,6 +262,18 @@ pub struct InputArgs {
     /// .npz: name of the (T, N, F) array in the archive (default `data`).
     #[arg(long, value_name = "NAME")]
     pub array: Option<String>,
+    /// Unit of integer timestamps: auto (epoch seconds when their magnitude says so, else
+    /// milliseconds), ms or s.
+    #[arg(long, value_enum, default_value_t = TimestampUnitArg::Auto)]
+    pub timestamp_unit: TimestampUnitArg,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum TimestampUnitArg {
+    #[default]
+    Auto,
+    Ms,
+    S,
 }
 
 impl InputArgs {
@@ -298,6 +310,11 @@ impl InputArgs {
             _ => {
                 let opts = ds::io::ReadOptions {
                     interval_ms: self.interval_ms()?,
+                    timestamp_unit: match self.timestamp_unit {
+                        TimestampUnitArg::Auto => ds::io::TimestampUnit::Auto,
+                        TimestampUnitArg::Ms => ds::io::TimestampUnit::Milliseconds,
+                        TimestampUnitArg::S => ds::io::TimestampUnit::Seconds,
+                    },
                     ..Default::default()
                 };
                 ds::io::read_telemetry(path, &opts, &logging::Bar::new())?
@@ -339,9 +356,10 @@ impl TelemetryArgs {
     }
 }
 
-/// Logs what validation found: repaired problems at info level, warnings and refusals at
-/// warn level, a few per kind. A report identical to one already logged by this process
-/// (the demo reads the same telemetry in three stages) is logged once, then at debug level.
+/// Logs what validation found: repairs, warnings and refusals at warn level (so `-q` still
+/// shows what was changed), a few per kind; constant series, common and harmless (a CPU
+/// limit that never changes), as one summary line at info level. A report identical to one
+/// already logged by this process is logged once, then at debug level.
 pub fn log_report(report: &ds::Report) {
     use ds::validate::Severity;
     use std::hash::{Hash, Hasher};
@@ -362,20 +380,48 @@ pub fn log_report(report: &ds::Report) {
         }
         seen.push(key);
     }
-    let mut kinds: Vec<_> = report.problems.iter().map(|p| p.kind).collect();
+    use ds::validate::ProblemKind;
+    let constant: Vec<_> = report
+        .problems
+        .iter()
+        .filter(|p| p.kind == ProblemKind::ConstantSeries && p.severity == Severity::Warning)
+        .collect();
+    if !constant.is_empty() {
+        // Per column, how many services never change it.
+        let mut per_column: Vec<(String, usize)> = Vec::new();
+        for p in &constant {
+            let c = p.column.clone().unwrap_or_default();
+            match per_column.iter_mut().find(|(x, _)| *x == c) {
+                Some(e) => e.1 += 1,
+                None => per_column.push((c, 1)),
+            }
+        }
+        let list: Vec<String> = per_column
+            .iter()
+            .map(|(c, k)| format!("{c} ({k} service{})", if *k == 1 { "" } else { "s" }))
+            .collect();
+        tracing::info!(
+            "{}: {} constant series carry no information for a model: {} (holoscale inspect --all lists them)",
+            report.file,
+            constant.len(),
+            list.join(", ")
+        );
+    }
+    let mut kinds: Vec<_> = report
+        .problems
+        .iter()
+        .filter(|p| p.kind != ProblemKind::ConstantSeries || p.severity != Severity::Warning)
+        .map(|p| p.kind)
+        .collect();
     kinds.sort();
     kinds.dedup();
     for kind in kinds {
         let of_kind: Vec<_> = report.problems.iter().filter(|p| p.kind == kind).collect();
         for p in of_kind.iter().take(3) {
-            let text = flags::cli_text(&p.to_string());
-            match p.severity {
-                Severity::Repaired => tracing::info!("{text}"),
-                _ => tracing::warn!("{text}"),
-            }
+            tracing::warn!("{}", flags::cli_text(&p.to_string()));
         }
         if of_kind.len() > 3 {
-            tracing::info!(
+            tracing::warn!(
                 "... and {} more {} (holoscale inspect --all lists them)",
                 of_kind.len() - 3,
                 kind.label()

@@ -465,3 +465,111 @@ fn usage_errors_exit_2_and_failures_exit_1() {
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).starts_with("error: "), "{}", stderr(&o));
 }
+
+#[test]
+fn inspect_exits_non_zero_on_data_that_every_command_refuses_and_keeps_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("gap.csv");
+    let mut text = String::from("timestamp,service,replicas\n");
+    for t in 0..200 {
+        if !(50..120).contains(&t) {
+            text.push_str(&format!("{},a,{t}\n", t * 30_000));
+        }
+        text.push_str(&format!("{},b,{t}\n", t * 30_000));
+    }
+    std::fs::write(&csv, text).unwrap();
+    let out = run(holoscale().arg("inspect").arg(&csv), false);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains("services    2: a, b"),
+        "the report is printed: {}",
+        stdout(&out)
+    );
+    assert!(stderr(&out).contains("`--max-fill`"), "{}", stderr(&out));
+    // Repaired, it is accepted.
+    run(
+        holoscale()
+            .arg("inspect")
+            .arg(&csv)
+            .args(["--long-gaps", "leave"]),
+        true,
+    );
+}
+
+#[test]
+fn constant_series_are_one_line_and_repairs_are_warnings() {
+    let dir = tempfile::tempdir().unwrap();
+    let ob = dir.path().join("ob");
+    run(
+        holoscale()
+            .args([
+                "-q",
+                "simulate",
+                "--duration",
+                "2h",
+                "--gaps",
+                "0.02",
+                "--out",
+            ])
+            .arg(&ob),
+        true,
+    );
+    let convert = |quiet: bool, out: &str| {
+        let mut c = holoscale();
+        if quiet {
+            c.arg("-q");
+        }
+        c.arg("convert")
+            .arg(ob.join("telemetry.parquet"))
+            .arg(dir.path().join(out));
+        stderr(&run(&mut c, true))
+    };
+    let err = convert(false, "a.csv");
+    let constant: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("constant series"))
+        .collect();
+    assert_eq!(constant.len(), 1, "{err}");
+    assert!(
+        constant[0].contains("cpu_limit_cores (10 services)"),
+        "{}",
+        constant[0]
+    );
+    // With -q, the constant series are quiet but the repairs of the scrape gaps are shown.
+    let err = convert(true, "b.csv");
+    assert!(!err.contains("constant series"), "{err}");
+    assert!(
+        err.contains("filled forward") && err.contains("WARN"),
+        "{err}"
+    );
+}
+
+#[test]
+fn timestamps_in_epoch_seconds_are_detected_or_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("s.csv");
+    let mut text = String::from("timestamp,service,replicas\n");
+    for t in 0..20 {
+        text.push_str(&format!("{},a,{t}\n", 1_700_000_000 + 30 * t));
+    }
+    std::fs::write(&csv, text).unwrap();
+    let out = run(holoscale().arg("inspect").arg(&csv), true);
+    assert!(stdout(&out).contains("interval    30s"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("2023-11-14T22:13:20Z"),
+        "{}",
+        stdout(&out)
+    );
+    let out = run(
+        holoscale()
+            .arg("inspect")
+            .arg(&csv)
+            .args(["--timestamp-unit", "ms"]),
+        true,
+    );
+    assert!(
+        stdout(&out).contains("interval    30ms"),
+        "{}",
+        stdout(&out)
+    );
+}

@@ -28,7 +28,13 @@ pub fn read_telemetry(
 
 /// Reads telemetry from CSV text in memory; `name` is used in messages.
 pub fn read_telemetry_bytes(bytes: &[u8], name: &str, options: &ReadOptions) -> Result<Telemetry> {
-    read_with(name, || Ok(bytes), options, &NoProgress, None)
+    read_with(
+        name,
+        || Ok(bytes),
+        options,
+        &NoProgress,
+        Some(bytes.len() as u64),
+    )
 }
 
 struct Layout {
@@ -85,9 +91,10 @@ fn read_with<R: Read, F: Fn() -> Result<R>>(
     progress: &dyn Progress,
     total_bytes: Option<u64>,
 ) -> Result<Telemetry> {
+    // The csv crate knows the line of a malformed record better than a count of records.
     let csv_err = |line: Option<u64>, e: csv::Error| Error::Parse {
         file: name.to_string(),
-        line,
+        line: e.position().map(|p| p.line()).or(line),
         column: "(row)".into(),
         message: e.to_string(),
     };
@@ -96,6 +103,16 @@ fn read_with<R: Read, F: Fn() -> Result<R>>(
     // Pass 1: keys.
     let mut rdr = reader(open()?);
     let headers = rdr.headers().map_err(|e| csv_err(Some(1), e))?.clone();
+    if headers.iter().all(|h| h.trim().is_empty()) {
+        return Err(Error::Empty {
+            file: name.to_string(),
+            message: if total_bytes == Some(0) {
+                "the file is empty (0 bytes); expected a header row `timestamp,service,...` and one row per timestamp and service".into()
+            } else {
+                "the file has no header row; expected `timestamp,service,...` and one row per timestamp and service".into()
+            },
+        });
+    }
     let lay = layout(&headers, name, options)?;
     progress.begin("scanning keys", total_bytes);
     let mut scan = KeyScan::default();
@@ -109,7 +126,11 @@ fn read_with<R: Read, F: Fn() -> Result<R>>(
             Err(e) => return Err(csv_err(Some(line), e)),
         }
         let line = rec.position().map(|p| p.line()).unwrap_or(line);
-        scan.add_timestamp(parse_ts(&rec[lay.ts], name, line)?);
+        let text = &rec[lay.ts];
+        let ts = parse_ts(text, name, line)?;
+        if text.trim().parse::<i64>().is_err() {
+            scan.saw_dated();
+        }
         let s = rec[lay.svc].trim();
         if s.is_empty() {
             return Err(Error::Parse {
@@ -119,13 +140,14 @@ fn read_with<R: Read, F: Fn() -> Result<R>>(
                 message: "empty service name".into(),
             });
         }
-        scan.add_service(s);
+        let id = scan.service_id(s);
+        scan.add_row(ts, id);
         let pos = rdr.position().byte();
         progress.advance(pos - last_pos);
         last_pos = pos;
     }
     progress.finish();
-    let grid = scan.finish(name, options.interval_ms)?;
+    let grid = scan.finish(name, options.interval_ms, options.timestamp_unit)?;
 
     // Pass 2: values.
     progress.begin("reading values", total_bytes);

@@ -5,6 +5,7 @@
 //! the target and renames it into place, so an interrupted run never leaves half a file.
 
 pub mod alibaba;
+pub(crate) mod checksum;
 pub(crate) mod columns;
 pub mod csv;
 pub mod npz;
@@ -74,6 +75,19 @@ pub struct NoProgress;
 
 impl Progress for NoProgress {}
 
+/// The unit of integer timestamps in a source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TimestampUnit {
+    /// From the magnitude: integers within [`crate::ingest::SECONDS_RANGE`] (1973 to 5138 as
+    /// seconds) are epoch seconds, others epoch milliseconds.
+    #[default]
+    Auto,
+    /// Epoch milliseconds.
+    Milliseconds,
+    /// Epoch seconds.
+    Seconds,
+}
+
 /// Options for reading telemetry.
 #[derive(Debug, Clone, Default)]
 pub struct ReadOptions {
@@ -83,6 +97,8 @@ pub struct ReadOptions {
     pub interval_ms: Option<i64>,
     /// Rows per batch; 0 means [`DEFAULT_BATCH_ROWS`].
     pub batch_rows: usize,
+    /// The unit of integer timestamps.
+    pub timestamp_unit: TimestampUnit,
 }
 
 impl ReadOptions {

@@ -21,7 +21,10 @@ use parquet::file::metadata::KeyValue;
 use parquet::file::properties::WriterProperties;
 use parquet::file::reader::ChunkReader;
 
-use super::columns::{floats, is_numeric, is_string, is_timestamp, map_str_ids, timestamps_ms};
+use super::checksum::{CHECKSUM_KEY, Checksums};
+use super::columns::{
+    floats, for_each_opt_str, is_numeric, is_string, is_timestamp, map_str_ids, timestamps_ms,
+};
 use super::{NoProgress, Progress, ReadOptions, WriteOptions};
 use crate::edges::{CallEdge, CallEdges};
 use crate::error::{Error, Result, name_list};
@@ -36,6 +39,12 @@ pub fn read_telemetry(
     progress: &dyn Progress,
 ) -> Result<Telemetry> {
     let name = path.display().to_string();
+    if std::fs::metadata(path).is_ok_and(|m| m.len() == 0) {
+        return Err(Error::Empty {
+            file: name,
+            message: "the file is empty (0 bytes); expected a Parquet file of telemetry".into(),
+        });
+    }
     read_with(&name, || super::open(path), options, progress)
 }
 
@@ -64,10 +73,14 @@ pub fn write_telemetry<W: Write + Send>(
         path: name.clone().into(),
         source,
     };
+    let rows_per_group = props.max_row_group_row_count().unwrap_or(1 << 20);
     let mut w = ArrowWriter::try_new(writer, schema.clone(), Some(props)).map_err(pq_err)?;
     let (t_len, n_len, c_len) = tel.values().dim();
+    let mut checked: Vec<String> = vec![schema::TIMESTAMP.into(), schema::SERVICE.into()];
+    checked.extend(tel.columns().iter().cloned());
+    let mut sums = Checksums::for_writer(&checked, rows_per_group);
     let mut rows: Vec<(usize, usize)> = Vec::with_capacity(super::DEFAULT_BATCH_ROWS);
-    let flush = |rows: &mut Vec<(usize, usize)>, w: &mut ArrowWriter<W>| -> Result<()> {
+    let mut flush = |rows: &mut Vec<(usize, usize)>, w: &mut ArrowWriter<W>| -> Result<()> {
         if rows.is_empty() {
             return Ok(());
         }
@@ -80,6 +93,10 @@ pub fn write_telemetry<W: Write + Send>(
             .iter()
             .map(|&(_, n)| Some(tel.services()[n].as_str()))
             .collect();
+        for &(t, n) in rows.iter() {
+            sums.column(0).push_i64(tel.timestamp(t));
+            sums.column(1).push(Some(tel.services()[n].as_bytes()));
+        }
         let mut cols: Vec<ArrayRef> = vec![Arc::new(ts), Arc::new(svc)];
         for c in 0..c_len {
             let arr: Float64Array = rows
@@ -89,6 +106,8 @@ pub fn write_telemetry<W: Write + Send>(
                     (options.filled && !v.is_nan() || tel.observed()[[t, n, c]]).then_some(v)
                 })
                 .collect();
+            let h = sums.column(2 + c);
+            arr.iter().for_each(|v| h.push_f64(v));
             cols.push(Arc::new(arr));
         }
         let batch = RecordBatch::try_new(schema.clone(), cols).map_err(|source| Error::Arrow {
@@ -118,6 +137,7 @@ pub fn write_telemetry<W: Write + Send>(
         }
     }
     flush(&mut rows, &mut w)?;
+    w.append_key_value_metadata(KeyValue::new(CHECKSUM_KEY.to_string(), sums.to_metadata()));
     w.close().map_err(pq_err)?;
     Ok(())
 }
@@ -186,6 +206,13 @@ where
     };
     let builder = ParquetRecordBatchReaderBuilder::try_new(open()?).map_err(pq_err)?;
     let interval_hint = check_metadata(&builder, name)?;
+    let stored_sums = key_value(&builder, CHECKSUM_KEY);
+    let group_rows: Vec<u64> = builder
+        .metadata()
+        .row_groups()
+        .iter()
+        .map(|g| g.num_rows().max(0) as u64)
+        .collect();
     let file_schema = builder.schema().clone();
     let total_rows = builder.metadata().file_metadata().num_rows().max(0) as u64;
     let expected = "telemetry needs `timestamp`, `service` and numeric columns (SPEC 2.1)";
@@ -243,8 +270,10 @@ where
     let read_schema = dictionary_service_schema(&file_schema, svc_idx);
     let batch = options.batch();
 
-    // Pass 1: keys.
+    // Pass 1: keys (checked against the writer's checksums before the grid is sized).
     progress.begin("scanning keys", Some(total_rows));
+    let key_names = [schema::TIMESTAMP.to_string(), schema::SERVICE.to_string()];
+    let mut key_sums = Checksums::for_reader(&key_names, &group_rows);
     let mut scan = KeyScan::default();
     let reader = reader_for(open()?, &read_schema, &[ts_idx, svc_idx], batch, name)?;
     let mut row0 = 0u64;
@@ -259,24 +288,43 @@ where
             schema::TIMESTAMP,
             row0,
         )?;
-        for t in ts {
-            scan.add_timestamp(t);
+        if stored_sums.is_some() {
+            ts.iter().for_each(|&t| key_sums.column(0).push_i64(t));
+            let h = key_sums.column(1);
+            for_each_opt_str(
+                b.column_by_name(schema::SERVICE).expect("projected"),
+                &mut |s| h.push(s.map(str::as_bytes)),
+            );
         }
-        map_str_ids(
+        let ids = map_str_ids(
             b.column_by_name(schema::SERVICE).expect("projected"),
             name,
             schema::SERVICE,
             row0,
-            |s| {
-                scan.add_service(s);
-                Ok(0)
-            },
+            |s| Ok(scan.service_id(s)),
         )?;
+        for (t, id) in ts.into_iter().zip(ids) {
+            scan.add_row(t, id);
+        }
         row0 += b.num_rows() as u64;
         progress.advance(b.num_rows() as u64);
     }
     progress.finish();
-    let grid = scan.finish(name, options.interval_ms.or(interval_hint))?;
+    if let Some(stored) = &stored_sums {
+        key_sums.verify(stored, name, group_rows.len())?;
+    }
+    if matches!(
+        file_schema.field(ts_idx).data_type(),
+        DataType::Timestamp(_, _)
+    ) {
+        scan.saw_dated();
+    }
+    let grid = scan.finish(
+        name,
+        options.interval_ms.or(interval_hint),
+        options.timestamp_unit,
+    )?;
+    let mut value_sums = Checksums::for_reader(&columns, &group_rows);
 
     // Pass 2: values.
     progress.begin("reading values", Some(total_rows));
@@ -318,6 +366,10 @@ where
         let mut nulls: Vec<Option<arrow::buffer::NullBuffer>> = Vec::with_capacity(columns.len());
         for (k, c) in columns.iter().enumerate() {
             let arr = floats(b.column_by_name(c).expect("projected"), name, c)?;
+            if stored_sums.is_some() {
+                let h = value_sums.column(k);
+                arr.iter().for_each(|v| h.push_f64(v));
+            }
             nulls.push(arr.nulls().cloned());
             nan_buf[k].clear();
             nan_buf[k].extend_from_slice(arr.values());
@@ -332,7 +384,23 @@ where
         progress.advance(b.num_rows() as u64);
     }
     progress.finish();
+    if let Some(stored) = &stored_sums {
+        value_sums.verify(stored, name, group_rows.len())?;
+    }
     scatter.finish(name)
+}
+
+/// A key-value metadata entry of a file.
+fn key_value<R: ChunkReader>(
+    builder: &ParquetRecordBatchReaderBuilder<R>,
+    key: &str,
+) -> Option<String> {
+    builder
+        .metadata()
+        .file_metadata()
+        .key_value_metadata()
+        .and_then(|kv| kv.iter().find(|e| e.key == key))
+        .and_then(|e| e.value.clone())
 }
 
 fn check_type(
