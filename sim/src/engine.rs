@@ -164,6 +164,11 @@ impl Default for SimConfig {
 }
 
 impl SimConfig {
+    /// Intervals the run records (`duration_ms / interval_ms`).
+    pub fn steps(&self) -> usize {
+        (self.duration_ms / self.interval_ms.max(1)).max(0) as usize
+    }
+
     /// Checks the settings.
     pub fn check(&self) -> Result<()> {
         if self.tick_ms <= 0 || self.interval_ms <= 0 || self.interval_ms % self.tick_ms != 0 {

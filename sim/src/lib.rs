@@ -50,6 +50,7 @@
 pub mod apps;
 pub mod engine;
 pub mod error;
+pub mod footprint;
 pub mod observe;
 pub mod policy;
 pub mod profile;
@@ -79,9 +80,20 @@ pub fn simulate(
     policy: &mut Collector,
     progress: &dyn Progress,
 ) -> Result<Output> {
-    let mut sim = Simulator::new(spec, cfg.clone())?;
-    let steps = (cfg.duration_ms / cfg.interval_ms) as usize;
-    let mut recorder = Recorder::new(spec, &sim, steps);
+    let sim = Simulator::new(spec, cfg.clone())?;
+    let mut recorder = Recorder::new(spec, &sim, cfg.steps());
+    drive(sim, &mut recorder, policy, progress)?;
+    recorder.finish()
+}
+
+/// Lets `policy` decide before every interval of `cfg.duration_ms` and records each.
+pub(crate) fn drive(
+    mut sim: Simulator,
+    recorder: &mut Recorder,
+    policy: &mut Collector,
+    progress: &dyn Progress,
+) -> Result<()> {
+    let steps = sim.config().steps();
     progress.begin("simulating", Some(steps as u64));
     for _ in 0..steps {
         let actions = policy.decide(&sim);
@@ -90,7 +102,7 @@ pub fn simulate(
         progress.advance(1);
     }
     progress.finish();
-    recorder.finish()
+    Ok(())
 }
 
 #[cfg(test)]
@@ -103,8 +115,10 @@ mod tests {
         shared::<Simulator>();
         shared::<Observation>();
         shared::<AppSpec>();
-        shared::<Recorder>();
+        // A recorder may own file writers (streaming): it moves between threads, one at a
+        // time.
         fn sent<T: Send>() {}
+        sent::<Recorder>();
         sent::<Collector>();
     }
 }

@@ -17,6 +17,7 @@ use crate::engine::{self, EdgeRows, Emission, Simulator};
 use crate::error::{Error, Result};
 use crate::spec::AppSpec;
 use holoscale_datasets::edges::{CallEdge, CallEdges};
+use holoscale_datasets::io::stream::{EdgeStream, TelemetryStream};
 use holoscale_datasets::telemetry::Telemetry;
 use holoscale_datasets::truth::GroundTruth;
 
@@ -49,8 +50,36 @@ pub struct Summary {
     pub mean_replicas: f64,
 }
 
-/// Collects emissions into telemetry, call edges and a [`Summary`].
-#[derive(Debug, Clone)]
+/// Where a recorder keeps what it records (one per recorder: the size of the streaming
+/// variant does not matter).
+#[allow(clippy::large_enum_variant)]
+enum Store {
+    /// In memory, for [`Recorder::finish`].
+    Memory {
+        /// `[step][service][column]`, row-major.
+        values: Vec<f64>,
+        edges: Vec<CallEdge>,
+    },
+    /// Written to files as recorded, for [`Recorder::finish_streaming`].
+    Stream {
+        telemetry: TelemetryStream,
+        edges: EdgeStream,
+    },
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Store::Memory { .. } => "Store::Memory",
+            Store::Stream { .. } => "Store::Stream",
+        })
+    }
+}
+
+/// Collects emissions into telemetry, call edges and a [`Summary`]: in memory
+/// ([`Recorder::new`]), or streamed to files as they come ([`Recorder::streaming`]), so a
+/// run of any length needs memory for one batch of rows only.
+#[derive(Debug)]
 pub struct Recorder {
     app: String,
     services: Vec<String>,
@@ -62,10 +91,8 @@ pub struct Recorder {
     interval_ms: i64,
     edge_rows: EdgeRows,
     truth: GroundTruth,
-    /// `[step][service][column]`, row-major.
-    values: Vec<f64>,
+    store: Store,
     steps: usize,
-    edges: Vec<CallEdge>,
     /// Per static edge: Σ rate, Σ rate·latency, Σ rate where the latency is known.
     totals: Vec<(f64, f64, f64)>,
     requests: f64,
@@ -80,9 +107,43 @@ impl Recorder {
     /// sizes the buffers.
     pub fn new(spec: &AppSpec, sim: &Simulator, capacity: usize) -> Recorder {
         let cfg = sim.config();
+        let n = sim.services().len();
+        let store = Store::Memory {
+            values: Vec::with_capacity(capacity * n * engine::COLUMNS.len()),
+            edges: Vec::with_capacity(match cfg.edges {
+                EdgeRows::PerInterval => capacity * sim.call_edges().len(),
+                EdgeRows::Total => sim.call_edges().len(),
+            }),
+        };
+        Recorder::with_store(spec, sim, store)
+    }
+
+    /// A recorder that writes telemetry to `telemetry` and call edges to `edges` (files,
+    /// Parquet or CSV by extension) as it records; [`Recorder::finish_streaming`] puts them
+    /// in place.
+    pub fn streaming(
+        spec: &AppSpec,
+        sim: &Simulator,
+        telemetry: &std::path::Path,
+        edges: &std::path::Path,
+    ) -> Result<Recorder> {
+        let columns: Vec<String> = engine::COLUMNS.iter().map(|c| c.to_string()).collect();
+        let store = Store::Stream {
+            telemetry: TelemetryStream::create(
+                telemetry,
+                &sim.services(),
+                &columns,
+                sim.config().interval_ms,
+            )?,
+            edges: EdgeStream::create(edges)?,
+        };
+        Ok(Recorder::with_store(spec, sim, store))
+    }
+
+    fn with_store(spec: &AppSpec, sim: &Simulator, store: Store) -> Recorder {
+        let cfg = sim.config();
         let services = sim.services();
         let call_edges = sim.call_edges().to_vec();
-        let n = services.len();
         Recorder {
             app: spec.name.clone(),
             names: services.iter().map(|s| s.as_str().into()).collect(),
@@ -92,12 +153,8 @@ impl Recorder {
             interval_ms: cfg.interval_ms,
             edge_rows: cfg.edges,
             truth: spec.ground_truth(),
-            values: Vec::with_capacity(capacity * n * engine::COLUMNS.len()),
+            store,
             steps: 0,
-            edges: Vec::with_capacity(match cfg.edges {
-                EdgeRows::PerInterval => capacity * call_edges.len(),
-                EdgeRows::Total => call_edges.len(),
-            }),
             totals: vec![(0.0, 0.0, 0.0); call_edges.len()],
             call_edges,
             services,
@@ -139,8 +196,13 @@ impl Recorder {
                 ),
             ));
         }
-        for row in &em.measured {
-            self.values.extend_from_slice(row);
+        match &mut self.store {
+            Store::Memory { values, .. } => {
+                for row in &em.measured {
+                    values.extend_from_slice(row);
+                }
+            }
+            Store::Stream { telemetry, .. } => telemetry.push_step(em.time_ms, &em.measured)?,
         }
         let secs = self.interval_ms as f64 / 1000.0;
         let hours = self.interval_ms as f64 / 3_600_000.0;
@@ -160,13 +222,17 @@ impl Recorder {
             EdgeRows::PerInterval => {
                 // An interval without calls on an edge has no row (as no span was traced).
                 for &(p, c, rate, lat) in em.edges.iter().filter(|e| e.2 > 0.0) {
-                    self.edges.push(CallEdge {
+                    let edge = CallEdge {
                         timestamp_ms: Some(em.time_ms),
                         source: self.names[p].clone(),
                         destination: self.names[c].clone(),
                         req_rate: rate,
                         latency_ms: lat.is_finite().then_some(lat),
-                    });
+                    };
+                    match &mut self.store {
+                        Store::Memory { edges, .. } => edges.push(edge),
+                        Store::Stream { edges, .. } => edges.push(edge)?,
+                    }
                 }
             }
             EdgeRows::Total => {
@@ -201,26 +267,39 @@ impl Recorder {
         }
     }
 
-    /// The telemetry, call edges, truth and summary of everything recorded.
-    pub fn finish(mut self) -> Result<Output> {
-        let summary = self.summary();
-        if self.edge_rows == EdgeRows::Total {
-            for (&(p, c), &(rate, wl, w)) in self.call_edges.iter().zip(&self.totals) {
-                self.edges.push(CallEdge {
-                    timestamp_ms: None,
-                    source: self.names[p].clone(),
-                    destination: self.names[c].clone(),
-                    req_rate: rate / self.steps.max(1) as f64,
-                    latency_ms: (w > 0.0).then(|| wl / w),
-                });
-            }
+    /// The static edges' means ([`EdgeRows::Total`]), written at the end of a run.
+    fn total_edges(&self) -> Vec<CallEdge> {
+        if self.edge_rows != EdgeRows::Total {
+            return Vec::new();
         }
+        self.call_edges
+            .iter()
+            .zip(&self.totals)
+            .map(|(&(p, c), &(rate, wl, w))| CallEdge {
+                timestamp_ms: None,
+                source: self.names[p].clone(),
+                destination: self.names[c].clone(),
+                req_rate: rate / self.steps.max(1) as f64,
+                latency_ms: (w > 0.0).then(|| wl / w),
+            })
+            .collect()
+    }
+
+    /// The telemetry, call edges, truth and summary of everything recorded (a recorder of
+    /// [`Recorder::new`]).
+    pub fn finish(self) -> Result<Output> {
+        let summary = self.summary();
+        let totals = self.total_edges();
+        let Store::Memory { values, mut edges } = self.store else {
+            return Err(Error::param(
+                "recorder",
+                "streams to files; finish it with finish_streaming",
+            ));
+        };
+        edges.extend(totals);
         let n = self.services.len();
-        let values = Array3::from_shape_vec(
-            (self.steps, n, engine::COLUMNS.len()),
-            std::mem::take(&mut self.values),
-        )
-        .expect("one row of every column per recorded step and service");
+        let values = Array3::from_shape_vec((self.steps, n, engine::COLUMNS.len()), values)
+            .expect("one row of every column per recorded step and service");
         let telemetry = Telemetry::try_new(
             format!("simulated {}", self.app),
             self.start_ms + self.interval_ms,
@@ -231,9 +310,32 @@ impl Recorder {
         )?;
         Ok(Output {
             telemetry,
-            edges: CallEdges::try_new(&self.app, self.edges)?,
+            edges: CallEdges::try_new(&self.app, edges)?,
             truth: self.truth,
             summary,
         })
+    }
+
+    /// Puts the streamed files in place and returns the truth and the summary (a recorder
+    /// of [`Recorder::streaming`]).
+    pub fn finish_streaming(self) -> Result<(GroundTruth, Summary)> {
+        let summary = self.summary();
+        let totals = self.total_edges();
+        let Store::Stream {
+            telemetry,
+            mut edges,
+        } = self.store
+        else {
+            return Err(Error::param(
+                "recorder",
+                "keeps its rows in memory; finish it with finish",
+            ));
+        };
+        for e in totals {
+            edges.push(e)?;
+        }
+        telemetry.finish()?;
+        edges.finish()?;
+        Ok((self.truth, summary))
     }
 }

@@ -161,6 +161,33 @@ impl RunFiles {
     }
 }
 
+/// Simulates `spec` with `cfg` under `policy` into run directory `dir` (created if needed):
+/// telemetry and call edges are streamed to their files as the run goes (memory for one
+/// batch of rows, however long the run), then the truth, the spec and `run.json` (made by
+/// `record` from the run's totals) are written. The same bytes as [`write`] of the
+/// in-memory [`crate::simulate`].
+pub fn simulate_into(
+    dir: &Path,
+    spec: &AppSpec,
+    cfg: &SimConfig,
+    policy: &mut crate::policy::Collector,
+    record: impl FnOnce(Summary) -> RunRecord,
+    format: RunFormat,
+    progress: &dyn holoscale_datasets::io::Progress,
+) -> Result<(Summary, RunFiles)> {
+    let sim = crate::Simulator::new(spec, cfg.clone())?;
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, "create", e))?;
+    let files = RunFiles::in_dir(dir, format);
+    let mut recorder = crate::Recorder::streaming(spec, &sim, &files.telemetry, &files.edges)?;
+    crate::drive(sim, &mut recorder, policy, progress)?;
+    let (truth, summary) = recorder.finish_streaming()?;
+    truth.write_file(&files.truth)?;
+    write_text(&files.app, &spec.to_toml())?;
+    let json = serde_json::to_string_pretty(&record(summary)).expect("a run record serialises");
+    write_text(&files.run, &json)?;
+    Ok((summary, files))
+}
+
 /// Writes a run's outputs, its spec and its record into `dir` (created if needed).
 pub fn write(
     dir: &Path,

@@ -208,3 +208,52 @@ fn latency_load_profiles_are_public_and_match_the_closed_forms() {
     // Without ready replicas: the timeout.
     assert_eq!(m.own_latency(50.0, 0, 1.0, 1.0, 0.0).0, spec.timeout_s);
 }
+
+#[test]
+fn a_streamed_run_writes_the_bytes_of_one_recorded_in_memory() {
+    use holoscale_sim::rundir::{self, RunFormat, RunRecord};
+    let app = apps::builtin("online-boutique", 0).unwrap();
+    for (format, edges) in [
+        (RunFormat::Parquet, sim::EdgeRows::PerInterval),
+        (RunFormat::Csv, sim::EdgeRows::Total),
+    ] {
+        let cfg = SimConfig {
+            duration_ms: 3 * 3_600_000,
+            gap_prob: 0.02,
+            edges,
+            ..SimConfig::default()
+        };
+        let record = |summary| RunRecord::new("online-boutique", &app, &cfg, "hpa", summary);
+        let dir = tempfile::tempdir().unwrap();
+        let mut pol = policy::by_name("hpa", app.services.len(), cfg.seed).unwrap();
+        let out = sim::simulate(&app, &cfg, &mut pol, &NoProgress).unwrap();
+        let kept = rundir::write(
+            &dir.path().join("kept"),
+            &out,
+            &app,
+            &record(out.summary),
+            format,
+        )
+        .unwrap();
+        let mut pol = policy::by_name("hpa", app.services.len(), cfg.seed).unwrap();
+        let (summary, streamed) = rundir::simulate_into(
+            &dir.path().join("streamed"),
+            &app,
+            &cfg,
+            &mut pol,
+            record,
+            format,
+            &NoProgress,
+        )
+        .unwrap();
+        assert_eq!(summary, out.summary);
+        for (a, b) in kept.all().iter().zip(streamed.all()) {
+            assert_eq!(
+                std::fs::read(a).unwrap(),
+                std::fs::read(b).unwrap(),
+                "{} differs",
+                a.display()
+            );
+        }
+    }
+}

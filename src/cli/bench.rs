@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use holoscale::datasets::io::{self, NoProgress, ReadOptions, WriteOptions};
 use holoscale::datasets::{Telemetry, schema, time};
+use holoscale::sim;
 
 use super::measure::{median, peak_rss_mib};
 use super::output::print_json;
@@ -83,6 +84,10 @@ pub struct GenArgs {
     /// Replace an existing output file.
     #[arg(long)]
     force: bool,
+    /// Most memory the generation may take (estimated before it starts): the whole array is
+    /// built in memory.
+    #[arg(long, default_value = "8GiB", value_name = "BYTES")]
+    memory_limit: String,
 }
 
 #[derive(Debug, Args)]
@@ -120,6 +125,21 @@ fn gen_telemetry(a: GenArgs) -> Result<()> {
         return Err(super::usage("--services and --steps must be at least 1"));
     }
     io::check_output_file(&a.out, a.force, &[])?;
+    // The dense array (f64 and its mask) and the writer's buffers.
+    let cells = (a.steps as u64).saturating_mul(a.services as u64);
+    let need = cells
+        .saturating_mul(GEN_COLUMNS.len() as u64 * 9)
+        .saturating_add(sim::footprint::STREAM_BUFFER_BYTES);
+    let limit = super::parse_bytes(&a.memory_limit, "--memory-limit")?;
+    if need > limit {
+        return Err(super::usage(format!(
+            "{} steps x {} services need about {} of memory, more than --memory-limit {}; raise it or generate less",
+            a.steps,
+            a.services,
+            super::show_bytes(need),
+            a.memory_limit
+        )));
+    }
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(a.seed);
     let (t_len, n_len) = (a.steps, a.services);
     let mut values = Array3::<f64>::zeros((t_len, n_len, GEN_COLUMNS.len()));
@@ -230,7 +250,7 @@ struct SimResult {
 }
 
 fn simulate(a: SimBenchArgs) -> Result<()> {
-    use holoscale::sim::{self, policy};
+    use holoscale::sim::policy;
     if a.runs == 0 {
         bail!("--runs must be at least 1");
     }

@@ -152,6 +152,8 @@ pub fn run(a: DemoArgs) -> Result<()> {
         out: a.out.clone(),
         force: a.force,
         format: OutFormat::Parquet,
+        memory_limit: "8GiB".into(),
+        max_output: "50GB".into(),
     };
     let out_dir = path(&a.out);
     heading(
@@ -171,8 +173,8 @@ pub fn run(a: DemoArgs) -> Result<()> {
             &out_dir,
         ]),
     );
-    let (out, files) = run_to(&sim)?;
-    let s = out.summary;
+    let ran = run_to(&sim)?;
+    let (s, files) = (ran.summary, ran.files);
     print(&format!(
         "simulated {} for {duration} under HPA: {:.0} requests, {:.3}% failed, SLO violations {:.2}% of requests, {:.1} core-hours\n",
         a.app,

@@ -54,6 +54,7 @@ pub const FIELD_FLAGS: &[(&str, &str)] = &[
     ("step_ms", "--step"),
     ("end_ms", "--end"),
     ("timestamp_unit", "--timestamp-unit"),
+    ("max_bytes", "--memory-limit"),
     // Outputs.
     ("force", "--force"),
     ("resume", "--resume"),

@@ -63,6 +63,10 @@ pub struct PrometheusArgs {
     /// Replace existing output files.
     #[arg(long)]
     pub force: bool,
+    /// Most memory the import may take (checked when the first query says how many
+    /// services there are).
+    #[arg(long, default_value = "8GiB", value_name = "BYTES")]
+    pub memory_limit: String,
     /// Timeout of each HTTP request.
     #[arg(long, default_value = "60s")]
     pub timeout: String,
@@ -123,12 +127,13 @@ fn run_prometheus(args: PrometheusArgs) -> Result<()> {
         time::format_ms(range.end_ms),
         args.step
     );
-    let imp = prometheus::import(
+    let imp = prometheus::import_bounded(
         &client,
         &queries,
         &args.namespace,
         &args.window,
         &range,
+        Some(super::parse_bytes(&args.memory_limit, "--memory-limit")?),
         &Bar::new(),
     )?;
     for note in &imp.notes {

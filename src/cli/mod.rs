@@ -430,6 +430,60 @@ pub fn log_report(report: &ds::Report) {
     }
 }
 
+/// A size in bytes as users write it: `512MB`, `8GiB`, `2G`, `1000` (bytes); decimal units
+/// (kB, MB, GB, TB) are powers of 1000, binary ones (KiB, MiB, GiB, TiB) and bare K, M, G, T
+/// powers of 1024.
+pub fn parse_bytes(text: &str, flag: &str) -> Result<u64> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let value: f64 = num.parse().map_err(|_| {
+        usage(format!(
+            "{flag} `{text}`: expected a size such as 8GiB or 500MB"
+        ))
+    })?;
+    let factor: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "kb" => 1e3,
+        "mb" => 1e6,
+        "gb" => 1e9,
+        "tb" => 1e12,
+        "k" | "kib" => 1024.0,
+        "m" | "mib" => 1024f64.powi(2),
+        "g" | "gib" => 1024f64.powi(3),
+        "t" | "tib" => 1024f64.powi(4),
+        other => {
+            return Err(usage(format!(
+                "{flag} `{text}`: unknown unit `{other}`; use B, kB, MB, GB, TB, KiB, MiB, GiB or TiB"
+            )));
+        }
+    };
+    let bytes = value * factor;
+    if !(bytes.is_finite() && bytes >= 0.0) {
+        return Err(usage(format!("{flag} `{text}`: not a size")));
+    }
+    Ok(bytes.min(u64::MAX as f64) as u64)
+}
+
+/// A size in bytes, compactly (`1.5 GiB`).
+pub fn show_bytes(bytes: u64) -> String {
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut v = bytes as f64 / 1024.0;
+    let mut unit = "KiB";
+    for next in ["MiB", "GiB", "TiB"] {
+        if v < 1024.0 {
+            break;
+        }
+        v /= 1024.0;
+        unit = next;
+    }
+    format!("{v:.1} {unit}")
+}
+
 /// Splits `a,b,c` lists, trimming blanks.
 pub fn split_list(text: &str) -> Vec<String> {
     text.split(',')

@@ -7,11 +7,11 @@ use clap::{Args, ValueEnum};
 
 use holoscale::datasets::{self as ds, time};
 use holoscale::sim::rundir::{self, RunFiles, RunFormat, RunRecord};
-use holoscale::sim::{self, Pattern, SimConfig, engine, policy};
+use holoscale::sim::{self, Pattern, SimConfig, engine, footprint, policy};
 
 use super::flags::cli_text;
 use super::logging::Bar;
-use super::{check_setting, refuse_given, usage};
+use super::{check_setting, parse_bytes, refuse_given, show_bytes, usage};
 
 #[derive(Debug, Clone, Args)]
 pub struct SimulateArgs {
@@ -68,6 +68,13 @@ pub struct SimulateArgs {
     /// File format of the outputs.
     #[arg(long, value_enum, default_value_t = OutFormat::Parquet)]
     pub format: OutFormat,
+    /// Most memory the run may take (estimated before it starts); the telemetry is
+    /// streamed to disk, so this bounds the application's size.
+    #[arg(long, default_value = "8GiB", value_name = "BYTES")]
+    pub memory_limit: String,
+    /// Most disk the run's files may take (estimated before it starts).
+    #[arg(long, default_value = "50GB", value_name = "BYTES")]
+    pub max_output: String,
 }
 
 /// `--oracle` values.
@@ -151,27 +158,68 @@ fn inputs(a: &SimulateArgs, cfg: &SimConfig) -> Vec<PathBuf> {
     out
 }
 
-/// Runs a simulation and writes its run directory; returns the output and the files.
-pub fn run_to(a: &SimulateArgs) -> Result<(sim::Output, RunFiles)> {
+/// What a finished run reports.
+pub struct Ran {
+    /// Its totals.
+    pub summary: sim::Summary,
+    /// Its files.
+    pub files: RunFiles,
+    /// Intervals and services recorded.
+    pub steps: u64,
+    pub services: usize,
+}
+
+/// Refuses a run whose estimated memory or output exceeds the limits, naming the estimate
+/// and the flag that raises the limit.
+fn check_footprint(memory: u64, output: u64, a: &SimulateArgs) -> Result<()> {
+    let limit = parse_bytes(&a.memory_limit, "--memory-limit")?;
+    if memory > limit {
+        return Err(usage(format!(
+            "this run needs about {} of memory, more than --memory-limit {}; raise --memory-limit, or simulate fewer services",
+            show_bytes(memory),
+            a.memory_limit
+        )));
+    }
+    let max = parse_bytes(&a.max_output, "--max-output")?;
+    if output > max {
+        return Err(usage(format!(
+            "this run would write about {} of files, more than --max-output {}; raise --max-output, or simulate a shorter --duration or a longer --interval",
+            show_bytes(output),
+            a.max_output
+        )));
+    }
+    Ok(())
+}
+
+/// Runs a simulation into its run directory, streaming the telemetry and call edges to
+/// their files as it goes.
+pub fn run_to(a: &SimulateArgs) -> Result<Ran> {
+    // A generated application is sized before it is built.
+    if let Some(n) = footprint::generated_services(&a.app) {
+        check_footprint(footprint::spec_bytes(n), 0, a)?;
+    }
     let spec = sim::apps::resolve(&a.app, a.seed)?;
     let cfg = config(a)?;
+    let f = footprint::estimate(spec.services.len(), spec.call_edges().len(), &cfg);
+    check_footprint(f.streaming_bytes, f.output_bytes, a)?;
     let mut pol = policy::by_name(&a.policy, spec.services.len(), a.seed)?;
     tracing::info!(
-        "simulating {} ({} services) for {} at {} ticks, {} workload, {} policy, seed {}",
+        "simulating {} ({} services) for {} at {} ticks, {} workload, {} policy, seed {}: about {} rows, {} of files",
         spec.name,
         spec.services.len(),
         a.duration,
         a.tick,
         a.workload,
         a.policy,
-        a.seed
+        a.seed,
+        f.rows,
+        show_bytes(f.output_bytes)
     );
-    let out = sim::simulate(&spec, &cfg, &mut pol, &Bar::new())?;
     let (base_rps, peak_rps) = cfg
         .rates
         .unwrap_or((spec.workload.base_rps, spec.workload.peak_rps));
     // The settings as given on the command line (`48h`, not `2d`).
-    let record = RunRecord {
+    let record = |summary| RunRecord {
         app: a.app.clone(),
         workload: a.workload.clone(),
         duration: a.duration.clone(),
@@ -186,14 +234,20 @@ pub fn run_to(a: &SimulateArgs) -> Result<(sim::Output, RunFiles)> {
         time_scale: a.time_scale,
         oracle: cfg.oracle.as_str().to_string(),
         holoscale_version: env!("CARGO_PKG_VERSION").to_string(),
-        summary: out.summary,
+        summary,
     };
     let format = match a.format {
         OutFormat::Parquet => RunFormat::Parquet,
         OutFormat::Csv => RunFormat::Csv,
     };
-    let files = rundir::write(&a.out, &out, &spec, &record, format)?;
-    Ok((out, files))
+    let (summary, files) =
+        rundir::simulate_into(&a.out, &spec, &cfg, &mut pol, record, format, &Bar::new())?;
+    Ok(Ran {
+        summary,
+        files,
+        steps: f.steps,
+        services: spec.services.len(),
+    })
 }
 
 pub fn run(a: SimulateArgs) -> Result<()> {
@@ -203,12 +257,12 @@ pub fn run(a: SimulateArgs) -> Result<()> {
     let inputs = inputs(&a, &cfg);
     let inputs: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();
     ds::io::check_output_dir(&a.out, a.force, &rundir::RUN_DIR, &inputs)?;
-    let (out, files) = run_to(&a)?;
-    let s = out.summary;
+    let ran = run_to(&a)?;
+    let (s, files) = (ran.summary, ran.files);
     super::output::print(&format!(
         "simulated {} steps x {} services ({} columns)\nrequests {:.0}, failed {:.3}%, SLO violations {:.2}% of requests, {:.1} core-hours, {:.2} replicas per service on average\nwrote {}\n",
-        out.telemetry.len(),
-        out.telemetry.services().len(),
+        ran.steps,
+        ran.services,
         engine::COLUMNS.len(),
         s.requests,
         100.0 * s.failed_share,

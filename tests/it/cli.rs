@@ -144,7 +144,7 @@ fn convert_npz_with_names_and_back() {
     assert_eq!(t.len(), 360);
     let bad = run(
         holoscale()
-            .args(["convert", "--features", "a,b,c"])
+            .args(["convert", "--force", "--features", "a,b,c"])
             .arg(&npz)
             .arg(&pq),
         false,
@@ -232,7 +232,7 @@ fn errors_are_one_paragraph_and_exit_non_zero() {
     std::fs::write(&target, "precious").unwrap();
     let out = run(
         holoscale()
-            .args(["convert", "--interval", "30s"])
+            .args(["convert", "--force", "--interval", "30s"])
             .arg(&gappy)
             .arg(&target),
         false,
@@ -241,7 +241,15 @@ fn errors_are_one_paragraph_and_exit_non_zero() {
     assert_eq!(std::fs::read_to_string(&target).unwrap(), "precious");
     run(
         holoscale()
-            .args(["-q", "convert", "--interval", "30s", "--max-fill", "8"])
+            .args([
+                "-q",
+                "convert",
+                "--force",
+                "--interval",
+                "30s",
+                "--max-fill",
+                "8",
+            ])
             .arg(&gappy)
             .arg(&target),
         true,

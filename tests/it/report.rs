@@ -189,8 +189,9 @@ fn report_refuses_bad_input() {
     let not_model = dir.path().join("empty");
     std::fs::create_dir(&not_model).unwrap();
     let tel = dir.path().join("t.parquet");
-    crate::simulate("bookinfo", "1h", "3", dir.path());
-    std::fs::rename(dir.path().join("telemetry.parquet"), &tel).unwrap();
+    let run_dir = dir.path().join("run");
+    crate::simulate("bookinfo", "1h", "3", &run_dir);
+    std::fs::rename(run_dir.join("telemetry.parquet"), &tel).unwrap();
     // `holoscale report` of the non-model into `out`, which must fail.
     let report_into = |out: &Path| {
         run(

@@ -573,3 +573,67 @@ fn timestamps_in_epoch_seconds_are_detected_or_given() {
         stdout(&out)
     );
 }
+
+#[test]
+fn simulate_refuses_runs_beyond_memory_and_disk_naming_the_estimate_and_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("sim");
+    let start = std::time::Instant::now();
+    let o = run(
+        holoscale()
+            .args(["-q", "simulate", "--duration", "100000d", "--out"])
+            .arg(&out),
+        false,
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("--max-output") && stderr(&o).contains("547.2 GiB of files"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run(
+        holoscale()
+            .args(["-q", "simulate", "--app", "alibaba:100000000", "--out"])
+            .arg(&out),
+        false,
+    );
+    assert!(
+        stderr(&o).contains("--memory-limit") && stderr(&o).contains("GiB"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(start.elapsed().as_secs() < 30, "refused before any work");
+    assert!(!out.exists());
+    // The limits are flags.
+    let o = run(
+        holoscale()
+            .args([
+                "-q",
+                "simulate",
+                "--duration",
+                "1h",
+                "--max-output",
+                "1kB",
+                "--out",
+            ])
+            .arg(&out),
+        false,
+    );
+    assert!(stderr(&o).contains("--max-output 1kB"), "{}", stderr(&o));
+    let o = run(
+        holoscale()
+            .args([
+                "-q",
+                "bench",
+                "gen-telemetry",
+                "--steps",
+                "100000000",
+                "--services",
+                "1000",
+                "--out",
+            ])
+            .arg(dir.path().join("g.parquet")),
+        false,
+    );
+    assert!(stderr(&o).contains("--memory-limit"), "{}", stderr(&o));
+}

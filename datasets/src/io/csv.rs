@@ -202,20 +202,9 @@ fn parse_value(text: &str, file: &str, line: u64, column: &str) -> Result<Option
 
 /// Writes telemetry as CSV. Missing values are empty fields.
 pub fn write_telemetry<W: Write>(tel: &Telemetry, writer: W, options: &WriteOptions) -> Result<()> {
-    let name = tel.source().to_string();
-    let err = |e: csv::Error| Error::Io {
-        path: name.clone().into(),
-        action: "write CSV",
-        source: e.into(),
-    };
-    let mut w = csv::Writer::from_writer(writer);
-    let mut header = vec![schema::TIMESTAMP.to_string(), schema::SERVICE.to_string()];
-    header.extend(tel.columns().iter().cloned());
-    w.write_record(&header).map_err(err)?;
-    let (t_len, n_len, c_len) = tel.values().dim();
-    let mut fields: Vec<String> = vec![String::new(); 2 + c_len];
+    let mut w = TelemetryWriter::try_new(writer, tel.source(), tel.services(), tel.columns())?;
+    let (t_len, n_len, _) = tel.values().dim();
     for t in 0..t_len {
-        let ts = format_ms(tel.timestamp(t));
         for n in 0..n_len {
             let cells = tel.values().slice(ndarray::s![t, n, ..]);
             let write_row = if options.filled {
@@ -223,21 +212,73 @@ pub fn write_telemetry<W: Write>(tel: &Telemetry, writer: W, options: &WriteOpti
             } else {
                 tel.row_observed(t, n)
             };
-            if !write_row {
-                continue;
+            if write_row {
+                w.push_row(tel.timestamp(t), n, |c| {
+                    let v = cells[c];
+                    (tel.observed()[[t, n, c]] || (options.filled && !v.is_nan())).then_some(v)
+                })?;
             }
-            fields[0].clone_from(&ts);
-            fields[1].clone_from(&tel.services()[n]);
-            for c in 0..c_len {
-                let v = cells[c];
-                let keep = tel.observed()[[t, n, c]] || (options.filled && !v.is_nan());
-                fields[2 + c] = if keep { format_f64(v) } else { String::new() };
-            }
-            w.write_record(&fields).map_err(err)?;
         }
     }
-    w.flush().map_err(|e| Error::io(name.clone(), "write", e))?;
-    Ok(())
+    w.finish().map(|_| ())
+}
+
+/// Telemetry written as CSV a row at a time (the header first).
+pub struct TelemetryWriter<W: Write> {
+    name: String,
+    writer: csv::Writer<W>,
+    services: Vec<String>,
+    fields: Vec<String>,
+}
+
+impl<W: Write> TelemetryWriter<W> {
+    /// A writer of telemetry over `services` with numeric `columns`; `name` names it in
+    /// messages.
+    pub fn try_new(writer: W, name: &str, services: &[String], columns: &[String]) -> Result<Self> {
+        let mut out = TelemetryWriter {
+            name: name.to_string(),
+            writer: csv::Writer::from_writer(writer),
+            services: services.to_vec(),
+            fields: vec![String::new(); 2 + columns.len()],
+        };
+        let mut header = vec![schema::TIMESTAMP.to_string(), schema::SERVICE.to_string()];
+        header.extend(columns.iter().cloned());
+        out.writer.write_record(&header).map_err(|e| out.err(e))?;
+        Ok(out)
+    }
+
+    fn err(&self, e: csv::Error) -> Error {
+        Error::Io {
+            path: self.name.clone().into(),
+            action: "write CSV",
+            source: e.into(),
+        }
+    }
+
+    /// Writes one row: service `service` (an index into the services given) at `ts_ms`,
+    /// column `c`'s value `value(c)` (`None`: not observed, an empty field).
+    pub fn push_row(
+        &mut self,
+        ts_ms: i64,
+        service: usize,
+        mut value: impl FnMut(usize) -> Option<f64>,
+    ) -> Result<()> {
+        self.fields[0] = format_ms(ts_ms);
+        self.fields[1].clone_from(&self.services[service]);
+        for c in 0..self.fields.len() - 2 {
+            self.fields[2 + c] = value(c).map(format_f64).unwrap_or_default();
+        }
+        let r = self.writer.write_record(&self.fields);
+        r.map_err(|e| self.err(e))
+    }
+
+    /// Flushes what is written; gives the sink back.
+    pub fn finish(self) -> Result<W> {
+        let name = self.name;
+        self.writer
+            .into_inner()
+            .map_err(|e| Error::io(name, "write", e.into_error()))
+    }
 }
 
 /// Shortest text that reads back to the same float (`NaN`, `inf`, `-inf` for specials).
@@ -329,30 +370,58 @@ fn read_edges_from<R: Read>(r: R, name: &str) -> Result<CallEdges> {
 
 /// Writes call edges as CSV.
 pub fn write_edges<W: Write>(edges: &CallEdges, writer: W) -> Result<()> {
-    let err = |e: csv::Error| Error::Io {
+    let mut w = EdgesWriter::try_new(writer)?;
+    for e in edges.edges() {
+        w.push(e)?;
+    }
+    w.finish().map(|_| ())
+}
+
+/// Call edges written as CSV an edge at a time (the header first).
+pub struct EdgesWriter<W: Write> {
+    writer: csv::Writer<W>,
+}
+
+fn edges_err(e: csv::Error) -> Error {
+    Error::Io {
         path: "call edges".into(),
         action: "write CSV",
         source: e.into(),
-    };
-    let mut w = csv::Writer::from_writer(writer);
-    w.write_record([
-        schema::SOURCE,
-        schema::DESTINATION,
-        schema::REQ_RATE,
-        schema::LATENCY_MS,
-        schema::TIMESTAMP,
-    ])
-    .map_err(err)?;
-    for e in edges.edges() {
-        w.write_record([
-            e.source.to_string(),
-            e.destination.to_string(),
-            format_f64(e.req_rate),
-            e.latency_ms.map(format_f64).unwrap_or_default(),
-            e.timestamp_ms.map(format_ms).unwrap_or_default(),
-        ])
-        .map_err(err)?;
     }
-    w.flush().map_err(|e| Error::io("call edges", "write", e))?;
-    Ok(())
+}
+
+impl<W: Write> EdgesWriter<W> {
+    /// A writer of call edges.
+    pub fn try_new(writer: W) -> Result<Self> {
+        let mut w = csv::Writer::from_writer(writer);
+        w.write_record([
+            schema::SOURCE,
+            schema::DESTINATION,
+            schema::REQ_RATE,
+            schema::LATENCY_MS,
+            schema::TIMESTAMP,
+        ])
+        .map_err(edges_err)?;
+        Ok(EdgesWriter { writer: w })
+    }
+
+    /// Writes one edge.
+    pub fn push(&mut self, e: &CallEdge) -> Result<()> {
+        self.writer
+            .write_record([
+                e.source.to_string(),
+                e.destination.to_string(),
+                format_f64(e.req_rate),
+                e.latency_ms.map(format_f64).unwrap_or_default(),
+                e.timestamp_ms.map(format_ms).unwrap_or_default(),
+            ])
+            .map_err(edges_err)
+    }
+
+    /// Flushes what is written; gives the sink back.
+    pub fn finish(self) -> Result<W> {
+        self.writer
+            .into_inner()
+            .map_err(|e| Error::io("call edges", "write", e.into_error()))
+    }
 }

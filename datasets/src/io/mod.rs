@@ -12,6 +12,7 @@ pub mod npz;
 pub mod output;
 pub mod parquet;
 pub mod prometheus;
+pub mod stream;
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -260,38 +261,100 @@ pub fn sniff(path: &Path) -> Result<Content> {
     )
 }
 
+/// A file being written: a temporary file in the target's directory, renamed over the target
+/// by [`AtomicFile::commit`]. Dropped without a commit (an error, a panic), the temporary file
+/// is removed and the target is untouched.
+pub struct AtomicFile {
+    path: std::path::PathBuf,
+    writer: BufWriter<File>,
+    tmp: tempfile::TempPath,
+}
+
+impl AtomicFile {
+    /// Starts writing `path`.
+    pub fn create(path: &Path) -> Result<AtomicFile> {
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".holoscale-").suffix(".tmp");
+        // A temporary file is private (0600) by default; outputs are ordinary files.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            builder.permissions(std::fs::Permissions::from_mode(0o644));
+        }
+        let tmp = builder
+            .tempfile_in(dir)
+            .map_err(|e| Error::io(dir, "create a temporary file in", e))?;
+        let (file, tmp) = tmp.into_parts();
+        Ok(AtomicFile {
+            path: path.to_path_buf(),
+            writer: BufWriter::new(file),
+            tmp,
+        })
+    }
+
+    /// The writer of the temporary file.
+    pub fn writer(&mut self) -> &mut BufWriter<File> {
+        &mut self.writer
+    }
+
+    /// The target path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Flushes, syncs and renames the file into place.
+    pub fn commit(self) -> Result<()> {
+        let (writer, target) = self.into_parts();
+        target.commit(writer)
+    }
+
+    /// The writer, and the rest of the file that [`AtomicTarget::commit`] puts in place
+    /// (for writers that take their sink by value and give it back when finished).
+    pub fn into_parts(self) -> (BufWriter<File>, AtomicTarget) {
+        (
+            self.writer,
+            AtomicTarget {
+                path: self.path,
+                tmp: self.tmp,
+            },
+        )
+    }
+}
+
+/// The temporary file of an [`AtomicFile`] whose writer was taken out.
+pub struct AtomicTarget {
+    path: std::path::PathBuf,
+    tmp: tempfile::TempPath,
+}
+
+impl AtomicTarget {
+    /// Flushes `writer` (the temporary file's), syncs it and renames it into place.
+    pub fn commit(self, writer: BufWriter<File>) -> Result<()> {
+        let path = self.path;
+        let file = writer
+            .into_inner()
+            .map_err(|e| Error::io(&path, "write", e.into_error()))?;
+        file.sync_all().map_err(|e| Error::io(&path, "sync", e))?;
+        self.tmp
+            .persist(&path)
+            .map_err(|e| Error::io(&path, "rename into place", e.error))?;
+        Ok(())
+    }
+}
+
 /// Writes `path` through a temporary file in the same directory, renamed into place once
 /// `write` succeeded. On error the temporary file is removed and `path` is untouched.
 pub fn write_atomic<F>(path: &Path, write: F) -> Result<()>
 where
     F: FnOnce(&mut BufWriter<File>) -> Result<()>,
 {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".holoscale-").suffix(".tmp");
-    // A temporary file is private (0600) by default; outputs are ordinary files.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        builder.permissions(std::fs::Permissions::from_mode(0o644));
-    }
-    let tmp = builder
-        .tempfile_in(dir)
-        .map_err(|e| Error::io(dir, "create a temporary file in", e))?;
-    let (file, tmp_path) = tmp.into_parts();
-    let mut buf = BufWriter::new(file);
-    write(&mut buf)?;
-    let file = buf
-        .into_inner()
-        .map_err(|e| Error::io(path, "write", e.into_error()))?;
-    file.sync_all().map_err(|e| Error::io(path, "sync", e))?;
-    tmp_path
-        .persist(path)
-        .map_err(|e| Error::io(path, "rename into place", e.error))?;
-    Ok(())
+    let mut file = AtomicFile::create(path)?;
+    write(file.writer())?;
+    file.commit()
 }
 
 /// Reads a whole small file into memory with a path-naming error.

@@ -53,71 +53,150 @@ pub fn read_telemetry_bytes(bytes: Bytes, name: &str, options: &ReadOptions) -> 
     read_with(name, || Ok(bytes.clone()), options, &NoProgress)
 }
 
+/// Telemetry written as Parquet a row at a time, in (timestamp, service) order, batch by
+/// batch, so a run of any length is never held in memory: what [`write_telemetry`] and the
+/// simulator's streaming recorder both write with. Every value is hashed into the file's
+/// [`CHECKSUM_KEY`] metadata.
+pub struct TelemetryWriter<W: Write + Send> {
+    name: String,
+    schema: SchemaRef,
+    writer: ArrowWriter<W>,
+    services: Vec<String>,
+    columns: usize,
+    rows: Vec<(i64, u32)>,
+    /// Column-major values of the buffered rows.
+    values: Vec<Vec<Option<f64>>>,
+    sums: Checksums,
+}
+
+impl<W: Write + Send> TelemetryWriter<W> {
+    /// A writer of telemetry over `services` with numeric `columns`, sampled every
+    /// `interval_ms`; `name` names it in messages; `row_group_rows` 0 means one million.
+    pub fn try_new(
+        writer: W,
+        name: &str,
+        services: &[String],
+        columns: &[String],
+        interval_ms: i64,
+        row_group_rows: usize,
+    ) -> Result<Self> {
+        let schema = schema::telemetry_schema(columns);
+        let rows_per_group = if row_group_rows == 0 {
+            1 << 20
+        } else {
+            row_group_rows
+        };
+        let props = writer_properties(Some(interval_ms), rows_per_group);
+        let writer =
+            ArrowWriter::try_new(writer, schema.clone(), Some(props)).map_err(|source| {
+                Error::Parquet {
+                    path: name.into(),
+                    source,
+                }
+            })?;
+        let mut checked: Vec<String> = vec![schema::TIMESTAMP.into(), schema::SERVICE.into()];
+        checked.extend(columns.iter().cloned());
+        Ok(TelemetryWriter {
+            name: name.to_string(),
+            schema,
+            writer,
+            services: services.to_vec(),
+            columns: columns.len(),
+            rows: Vec::with_capacity(super::DEFAULT_BATCH_ROWS),
+            values: vec![Vec::with_capacity(super::DEFAULT_BATCH_ROWS); columns.len()],
+            sums: Checksums::for_writer(&checked, rows_per_group),
+        })
+    }
+
+    /// Writes one row: service `service` (an index into the services given) at `ts_ms`,
+    /// column `c`'s value `value(c)` (`None`: not observed).
+    pub fn push_row(
+        &mut self,
+        ts_ms: i64,
+        service: usize,
+        mut value: impl FnMut(usize) -> Option<f64>,
+    ) -> Result<()> {
+        self.rows.push((ts_ms, service as u32));
+        for (c, col) in self.values.iter_mut().enumerate() {
+            col.push(value(c));
+        }
+        if self.rows.len() == super::DEFAULT_BATCH_ROWS {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        if self.rows.is_empty() {
+            return Ok(());
+        }
+        let ts: TimestampMillisecondArray = self
+            .rows
+            .iter()
+            .map(|&(t, _)| Some(t))
+            .collect::<TimestampMillisecondArray>()
+            .with_timezone("UTC");
+        let svc: StringArray = self
+            .rows
+            .iter()
+            .map(|&(_, n)| Some(self.services[n as usize].as_str()))
+            .collect();
+        for &(t, n) in &self.rows {
+            self.sums.column(0).push_i64(t);
+            self.sums
+                .column(1)
+                .push(Some(self.services[n as usize].as_bytes()));
+        }
+        let mut cols: Vec<ArrayRef> = vec![Arc::new(ts), Arc::new(svc)];
+        for c in 0..self.columns {
+            let arr: Float64Array = self.values[c].iter().copied().collect();
+            let h = self.sums.column(2 + c);
+            self.values[c].iter().for_each(|v| h.push_f64(*v));
+            self.values[c].clear();
+            cols.push(Arc::new(arr));
+        }
+        self.rows.clear();
+        let batch =
+            RecordBatch::try_new(self.schema.clone(), cols).map_err(|source| Error::Arrow {
+                path: self.name.clone().into(),
+                source,
+            })?;
+        self.writer.write(&batch).map_err(|source| Error::Parquet {
+            path: self.name.clone().into(),
+            source,
+        })
+    }
+
+    /// Writes what is buffered, the checksums and the footer.
+    pub fn finish(mut self) -> Result<()> {
+        self.flush()?;
+        self.writer.append_key_value_metadata(KeyValue::new(
+            CHECKSUM_KEY.to_string(),
+            self.sums.to_metadata(),
+        ));
+        self.writer.close().map_err(|source| Error::Parquet {
+            path: self.name.clone().into(),
+            source,
+        })?;
+        Ok(())
+    }
+}
+
 /// Writes telemetry as Parquet to any writer (use [`super::write_telemetry`] for files).
 pub fn write_telemetry<W: Write + Send>(
     tel: &Telemetry,
     writer: W,
     options: &WriteOptions,
 ) -> Result<()> {
-    let name = tel.source().to_string();
-    let schema = schema::telemetry_schema(tel.columns());
-    let props = writer_properties(
-        Some(tel.interval_ms()),
-        if options.row_group_rows == 0 {
-            1 << 20
-        } else {
-            options.row_group_rows
-        },
-    );
-    let pq_err = |source| Error::Parquet {
-        path: name.clone().into(),
-        source,
-    };
-    let rows_per_group = props.max_row_group_row_count().unwrap_or(1 << 20);
-    let mut w = ArrowWriter::try_new(writer, schema.clone(), Some(props)).map_err(pq_err)?;
-    let (t_len, n_len, c_len) = tel.values().dim();
-    let mut checked: Vec<String> = vec![schema::TIMESTAMP.into(), schema::SERVICE.into()];
-    checked.extend(tel.columns().iter().cloned());
-    let mut sums = Checksums::for_writer(&checked, rows_per_group);
-    let mut rows: Vec<(usize, usize)> = Vec::with_capacity(super::DEFAULT_BATCH_ROWS);
-    let mut flush = |rows: &mut Vec<(usize, usize)>, w: &mut ArrowWriter<W>| -> Result<()> {
-        if rows.is_empty() {
-            return Ok(());
-        }
-        let ts: TimestampMillisecondArray = rows
-            .iter()
-            .map(|&(t, _)| Some(tel.timestamp(t)))
-            .collect::<TimestampMillisecondArray>()
-            .with_timezone("UTC");
-        let svc: StringArray = rows
-            .iter()
-            .map(|&(_, n)| Some(tel.services()[n].as_str()))
-            .collect();
-        for &(t, n) in rows.iter() {
-            sums.column(0).push_i64(tel.timestamp(t));
-            sums.column(1).push(Some(tel.services()[n].as_bytes()));
-        }
-        let mut cols: Vec<ArrayRef> = vec![Arc::new(ts), Arc::new(svc)];
-        for c in 0..c_len {
-            let arr: Float64Array = rows
-                .iter()
-                .map(|&(t, n)| {
-                    let v = tel.values()[[t, n, c]];
-                    (options.filled && !v.is_nan() || tel.observed()[[t, n, c]]).then_some(v)
-                })
-                .collect();
-            let h = sums.column(2 + c);
-            arr.iter().for_each(|v| h.push_f64(v));
-            cols.push(Arc::new(arr));
-        }
-        let batch = RecordBatch::try_new(schema.clone(), cols).map_err(|source| Error::Arrow {
-            path: name.clone().into(),
-            source,
-        })?;
-        w.write(&batch).map_err(pq_err)?;
-        rows.clear();
-        Ok(())
-    };
+    let mut w = TelemetryWriter::try_new(
+        writer,
+        tel.source(),
+        tel.services(),
+        tel.columns(),
+        tel.interval_ms(),
+        options.row_group_rows,
+    )?;
+    let (t_len, n_len, _) = tel.values().dim();
     for t in 0..t_len {
         for n in 0..n_len {
             let write_row = if options.filled {
@@ -129,17 +208,14 @@ pub fn write_telemetry<W: Write + Send>(
                 tel.row_observed(t, n)
             };
             if write_row {
-                rows.push((t, n));
-                if rows.len() == super::DEFAULT_BATCH_ROWS {
-                    flush(&mut rows, &mut w)?;
-                }
+                w.push_row(tel.timestamp(t), n, |c| {
+                    let v = tel.values()[[t, n, c]];
+                    (options.filled && !v.is_nan() || tel.observed()[[t, n, c]]).then_some(v)
+                })?;
             }
         }
     }
-    flush(&mut rows, &mut w)?;
-    w.append_key_value_metadata(KeyValue::new(CHECKSUM_KEY.to_string(), sums.to_metadata()));
-    w.close().map_err(pq_err)?;
-    Ok(())
+    w.finish()
 }
 
 pub(crate) fn writer_properties(
@@ -574,19 +650,54 @@ fn read_edges_from<R: ChunkReader + 'static>(r: R, name: &str) -> Result<CallEdg
 
 /// Writes call edges as Parquet to any writer.
 pub fn write_edges<W: Write + Send>(edges: &CallEdges, writer: W) -> Result<()> {
-    let name = "call edges";
-    let schema = schema::edges_schema();
-    let pq_err = |source| Error::Parquet {
-        path: name.into(),
-        source,
-    };
-    let mut w = ArrowWriter::try_new(
-        writer,
-        schema.clone(),
-        Some(writer_properties(None, 1 << 20)),
-    )
-    .map_err(pq_err)?;
-    for chunk in edges.edges().chunks(super::DEFAULT_BATCH_ROWS) {
+    let mut w = EdgesWriter::try_new(writer)?;
+    for e in edges.edges() {
+        w.push(e.clone())?;
+    }
+    w.finish()
+}
+
+/// Call edges written as Parquet an edge at a time, batch by batch.
+pub struct EdgesWriter<W: Write + Send> {
+    schema: SchemaRef,
+    writer: ArrowWriter<W>,
+    rows: Vec<CallEdge>,
+}
+
+impl<W: Write + Send> EdgesWriter<W> {
+    /// A writer of call edges.
+    pub fn try_new(writer: W) -> Result<Self> {
+        let schema = schema::edges_schema();
+        let writer = ArrowWriter::try_new(
+            writer,
+            schema.clone(),
+            Some(writer_properties(None, 1 << 20)),
+        )
+        .map_err(|source| Error::Parquet {
+            path: "call edges".into(),
+            source,
+        })?;
+        Ok(EdgesWriter {
+            schema,
+            writer,
+            rows: Vec::with_capacity(super::DEFAULT_BATCH_ROWS),
+        })
+    }
+
+    /// Writes one edge.
+    pub fn push(&mut self, edge: CallEdge) -> Result<()> {
+        self.rows.push(edge);
+        if self.rows.len() == super::DEFAULT_BATCH_ROWS {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        if self.rows.is_empty() {
+            return Ok(());
+        }
+        let chunk = &self.rows;
         let cols: Vec<ArrayRef> = vec![
             Arc::new(
                 chunk
@@ -615,14 +726,27 @@ pub fn write_edges<W: Write + Send>(edges: &CallEdges, writer: W) -> Result<()> 
                     .with_timezone("UTC"),
             ),
         ];
-        let batch = RecordBatch::try_new(schema.clone(), cols).map_err(|source| Error::Arrow {
-            path: name.into(),
+        let batch =
+            RecordBatch::try_new(self.schema.clone(), cols).map_err(|source| Error::Arrow {
+                path: "call edges".into(),
+                source,
+            })?;
+        self.rows.clear();
+        self.writer.write(&batch).map_err(|source| Error::Parquet {
+            path: "call edges".into(),
+            source,
+        })
+    }
+
+    /// Writes what is buffered and the footer.
+    pub fn finish(mut self) -> Result<()> {
+        self.flush()?;
+        self.writer.close().map_err(|source| Error::Parquet {
+            path: "call edges".into(),
             source,
         })?;
-        w.write(&batch).map_err(pq_err)?;
+        Ok(())
     }
-    w.close().map_err(pq_err)?;
-    Ok(())
 }
 
 /// Writes call edges to a Parquet file, atomically.

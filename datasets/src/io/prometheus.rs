@@ -570,6 +570,25 @@ pub fn import(
     range: &Range,
     progress: &dyn Progress,
 ) -> Result<Import> {
+    import_bounded(client, queries, namespace, window, range, None, progress)
+}
+
+/// Bytes one imported value takes in memory: a parsed sample (time and value) and its
+/// cell of the dense telemetry.
+pub const BYTES_PER_VALUE: u64 = 25;
+
+/// [`import`], refusing an import that would hold more than `max_bytes` in memory: after
+/// the first query answers, the services it returned fix the size (range steps × services
+/// × columns × [`BYTES_PER_VALUE`]), and nothing more is asked beyond the limit.
+pub fn import_bounded(
+    client: &Client,
+    queries: &Queries,
+    namespace: &str,
+    window: &str,
+    range: &Range,
+    max_bytes: Option<u64>,
+    progress: &dyn Progress,
+) -> Result<Import> {
     let total = queries.columns.len() as u64
         + queries
             .edges
@@ -579,6 +598,25 @@ pub fn import(
     let mut results = Vec::new();
     for (column, q) in &queries.columns {
         let series = client.query_range(&render(&q.query, namespace, window), range)?;
+        if let Some(max) = max_bytes {
+            let need = (range.steps() as u64)
+                .saturating_mul(series.len() as u64)
+                .saturating_mul(queries.columns.len() as u64)
+                .saturating_mul(BYTES_PER_VALUE);
+            if need > max {
+                return Err(Error::param(
+                    "max_bytes",
+                    format!(
+                        "{} steps of {} series ({column}) for {} columns need about {} MiB, more than the limit of {} MiB; import a shorter range or a coarser step",
+                        range.steps(),
+                        series.len(),
+                        queries.columns.len(),
+                        need >> 20,
+                        max >> 20
+                    ),
+                ));
+            }
+        }
         results.push((column.clone(), q.label.clone(), series));
         progress.advance(1);
     }
