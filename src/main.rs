@@ -14,6 +14,14 @@ const USAGE: u8 = 2;
 
 fn main() -> ExitCode {
     keep_freed_memory();
+    // A decoder's panic on a corrupt file is reported as an error naming the file; say it
+    // once, not also as a panic.
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !holoscale::datasets::io::guard::reading_untrusted() {
+            default_hook(info)
+        }
+    }));
     let matches = cli::Cli::command().get_matches();
     let args = cli::Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     cli::remember_given(&matches);

@@ -177,6 +177,10 @@ impl GroundTruth {
 
     /// Reads a truth file written by [`GroundTruth::write_file`] (Parquet or CSV).
     pub fn read_file(path: &Path) -> Result<GroundTruth> {
+        crate::io::guard::guarded(&path.display().to_string(), || Self::read_unguarded(path))
+    }
+
+    fn read_unguarded(path: &Path) -> Result<GroundTruth> {
         let name = path.display().to_string();
         let rows: Vec<[Option<String>; 4]> = match crate::io::Format::from_path(path)? {
             crate::io::Format::Csv => {

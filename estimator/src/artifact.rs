@@ -558,18 +558,23 @@ fn load_weights<B: Backend>(
     }
     let fresh = spec.init::<B>(device);
     let want = shapes(&fresh);
-    let model = fresh
-        .load_file(
-            dir.join("model"),
-            &NamedMpkFileRecorder::<FullPrecisionSettings>::new(),
-            device,
-        )
-        .map_err(|e| {
-            artifact_err(
-                dir,
-                format!("model.mpk does not hold the weights of the network config.json describes ({e}); restore both files or retrain the model"),
+    // A record whose tensor data do not fit their stated shape makes burn panic: a corrupt
+    // file, reported as one.
+    let file_name = file.display().to_string();
+    let model = holoscale_datasets::io::guard::guarded(&file_name, || {
+        fresh
+            .load_file(
+                dir.join("model"),
+                &NamedMpkFileRecorder::<FullPrecisionSettings>::new(),
+                device,
             )
-        })?;
+            .map_err(|e| {
+                artifact_err(
+                    dir,
+                    format!("model.mpk does not hold the weights of the network config.json describes ({e}); restore both files or retrain the model"),
+                )
+            })
+    })?;
     let got = shapes(&model);
     if got != want {
         let k = want.iter().zip(&got).take_while(|(w, g)| w == g).count();
@@ -621,6 +626,12 @@ pub fn write_affinity(path: &Path, services: &[String], a: &Array2<f64>, kind: &
 
 /// Reads affinity Parquet written by [`write_affinity`]: the service order and the matrix.
 pub fn read_affinity(path: &Path) -> Result<(Vec<String>, Array2<f64>)> {
+    holoscale_datasets::io::guard::guarded(&path.display().to_string(), || {
+        read_affinity_unguarded(path)
+    })
+}
+
+fn read_affinity_unguarded(path: &Path) -> Result<(Vec<String>, Array2<f64>)> {
     let file = File::open(path).map_err(io(path, "open"))?;
     let builder = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
         .map_err(|e| Error::Parquet {
@@ -703,6 +714,12 @@ fn write_history(path: &Path, history: &[EpochReport]) -> Result<()> {
 }
 
 fn read_history(path: &Path) -> Result<Vec<EpochReport>> {
+    holoscale_datasets::io::guard::guarded(&path.display().to_string(), || {
+        read_history_unguarded(path)
+    })
+}
+
+fn read_history_unguarded(path: &Path) -> Result<Vec<EpochReport>> {
     let file = File::open(path).map_err(io(path, "open"))?;
     let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
         .and_then(|b| b.build())

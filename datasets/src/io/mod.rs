@@ -8,6 +8,7 @@ pub mod alibaba;
 pub(crate) mod checksum;
 pub(crate) mod columns;
 pub mod csv;
+pub mod guard;
 pub mod npz;
 pub mod output;
 pub mod parquet;
@@ -217,6 +218,10 @@ pub enum Content {
 
 /// Looks at the columns of a file to tell telemetry from call edges.
 pub fn sniff(path: &Path) -> Result<Content> {
+    guard::guarded(&path.display().to_string(), || sniff_unguarded(path))
+}
+
+fn sniff_unguarded(path: &Path) -> Result<Content> {
     let names: Vec<String> = match Format::from_path(path)? {
         Format::Parquet => {
             let builder = ::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(

@@ -64,9 +64,20 @@ fn read_from<R: Read + Seek>(r: R, name: &str, layout: &NpzLayout) -> Result<Tel
         let mut f = zip
             .by_name(&format!("{entry}.npy"))
             .map_err(|e| bad(format!("array `{entry}`: {e}")))?;
-        let mut buf = Vec::with_capacity(f.size() as usize);
-        f.read_to_end(&mut buf)
+        // The archive's stated size sizes the buffer only up to 64 MiB (a corrupt header
+        // cannot ask for more), and no more than it states is read.
+        let declared = f.size();
+        let mut buf = Vec::with_capacity(declared.min(64 << 20) as usize);
+        (&mut f)
+            .take(declared)
+            .read_to_end(&mut buf)
             .map_err(|e| bad(format!("array `{entry}`: {e}")))?;
+        if (buf.len() as u64) < declared {
+            return Err(bad(format!(
+                "array `{entry}`: the archive says {declared} bytes but holds {}; the file is truncated or corrupt",
+                buf.len()
+            )));
+        }
         Npy::parse(&buf)
             .map(Some)
             .map_err(|m| bad(format!("array `{entry}`: {m}")))

@@ -276,6 +276,19 @@ where
     R: ChunkReader + 'static,
     F: Fn() -> Result<R>,
 {
+    super::guard::guarded(name, || read_unguarded(name, open, options, progress))
+}
+
+fn read_unguarded<R, F>(
+    name: &str,
+    open: F,
+    options: &ReadOptions,
+    progress: &dyn Progress,
+) -> Result<Telemetry>
+where
+    R: ChunkReader + 'static,
+    F: Fn() -> Result<R>,
+{
     let pq_err = |source| Error::Parquet {
         path: name.into(),
         source,
@@ -559,6 +572,10 @@ pub fn read_edges_bytes(bytes: Bytes, name: &str) -> Result<CallEdges> {
 }
 
 fn read_edges_from<R: ChunkReader + 'static>(r: R, name: &str) -> Result<CallEdges> {
+    super::guard::guarded(name, || read_edges_unguarded(r, name))
+}
+
+fn read_edges_unguarded<R: ChunkReader + 'static>(r: R, name: &str) -> Result<CallEdges> {
     let pq_err = |source| Error::Parquet {
         path: name.into(),
         source,
