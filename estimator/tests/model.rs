@@ -1,10 +1,11 @@
 //! The network's pieces against hand-computed values, output shapes, learning on a tiny
 //! dataset, and save → load → predict.
 
+mod common;
+
 use burn::backend::{Autodiff, NdArray};
 use burn::module::Param;
 use burn::prelude::*;
-use holoscale_datasets::Telemetry;
 use holoscale_estimator::model::{
     ChebConvConfig, Forecaster, StgcnConfig, TAttentionConfig, TimeConvConfig,
     cheb::chebyshev_terms,
@@ -12,7 +13,8 @@ use holoscale_estimator::model::{
 use holoscale_estimator::pipeline::{TrainOptions, train};
 use holoscale_estimator::training::{ModelKind, TrainConfig};
 use holoscale_estimator::{Artifact, Estimator};
-use ndarray::Array3;
+
+use common::waves;
 
 type B = NdArray;
 type AB = Autodiff<NdArray>;
@@ -141,27 +143,7 @@ fn output_shapes() {
     }
 }
 
-/// Three services with waves of different phases; the target follows the first feature.
-fn tiny_telemetry(steps: usize) -> Telemetry {
-    let v = Array3::from_shape_fn((steps, 3, 2), |(t, n, c)| {
-        let phase = t as f64 * 0.4 + n as f64;
-        if c == 0 {
-            5.0 + 3.0 * phase.sin()
-        } else {
-            2.0 + phase.cos()
-        }
-    });
-    Telemetry::try_new(
-        "tiny",
-        0,
-        30_000,
-        vec!["a".into(), "b".into(), "c".into()],
-        vec!["req_rate".into(), "replicas".into()],
-        v,
-    )
-    .unwrap()
-}
-
+/// Training on [`waves`]: the target `req_rate` from itself and `replicas`.
 fn tiny_options(epochs: usize) -> TrainOptions {
     TrainOptions {
         target: Some("req_rate".into()),
@@ -179,7 +161,7 @@ fn tiny_options(epochs: usize) -> TrainOptions {
 
 #[test]
 fn a_tiny_model_overfits_a_tiny_dataset() {
-    let tel = tiny_telemetry(120);
+    let tel = waves(120);
     for kind in [ModelKind::Stgcn, ModelKind::Gru, ModelKind::Tgcn] {
         let mut opts = tiny_options(60);
         opts.kind = kind;
@@ -195,7 +177,7 @@ fn a_tiny_model_overfits_a_tiny_dataset() {
 
 #[test]
 fn save_load_predict_gives_the_same_numbers() {
-    let tel = tiny_telemetry(80);
+    let tel = waves(80);
     let trained = train::<AB>(&tel, None, &tiny_options(3), &dev(), &mut |_| {}).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("model");
@@ -241,7 +223,7 @@ fn save_load_predict_gives_the_same_numbers() {
 
 #[test]
 fn the_same_seed_gives_the_same_numbers() {
-    let tel = tiny_telemetry(80);
+    let tel = waves(80);
     let run = |seed: u64| {
         let mut opts = tiny_options(3);
         opts.train = opts.train.with_seed(seed);

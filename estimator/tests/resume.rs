@@ -1,41 +1,23 @@
 //! An interrupted training resumes from its checkpoint and ends with the same numbers as a
 //! training that was never interrupted.
 
+mod common;
+
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Mutex;
 
 use burn::backend::{Autodiff, NdArray};
-use holoscale_datasets::Telemetry;
 use holoscale_estimator::checkpoint::Checkpointing;
 use holoscale_estimator::pipeline::{TrainOptions, train};
 use holoscale_estimator::training::TrainConfig;
 use holoscale_estimator::{EpochReport, Estimator};
-use ndarray::Array3;
+
+use common::waves;
 
 type AB = Autodiff<NdArray>;
 
 /// burn's NdArray seed is process-wide: training tests take turns.
 static TURN: Mutex<()> = Mutex::new(());
-
-fn telemetry() -> Telemetry {
-    let v = Array3::from_shape_fn((90, 3, 2), |(t, n, c)| {
-        let phase = t as f64 * 0.4 + n as f64;
-        if c == 0 {
-            5.0 + 3.0 * phase.sin()
-        } else {
-            2.0 + phase.cos()
-        }
-    });
-    Telemetry::try_new(
-        "tiny",
-        0,
-        30_000,
-        vec!["a".into(), "b".into(), "c".into()],
-        vec!["req_rate".into(), "replicas".into()],
-        v,
-    )
-    .unwrap()
-}
 
 fn options(checkpoint: Option<Checkpointing>) -> TrainOptions {
     TrainOptions {
@@ -70,7 +52,7 @@ fn numbers(h: &[EpochReport]) -> Vec<(usize, f64, f64, f64, f64)> {
 #[test]
 fn an_interrupted_training_resumes_to_the_same_numbers() {
     let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
-    let tel = telemetry();
+    let tel = waves(90);
     let dev = Default::default();
     let whole = train::<AB>(&tel, None, &options(None), &dev, &mut |_| {}).unwrap();
 

@@ -114,14 +114,7 @@ pub(crate) struct Checksums {
 impl Checksums {
     /// For a writer whose row groups hold `rows_per_group` rows.
     pub fn for_writer(columns: &[String], rows_per_group: usize) -> Checksums {
-        let groups = Groups::Fixed(rows_per_group.max(1) as u64);
-        Checksums {
-            columns: columns.to_vec(),
-            hashes: columns
-                .iter()
-                .map(|_| ColumnHash::new(groups.clone()))
-                .collect(),
-        }
+        Checksums::with_groups(columns, Groups::Fixed(rows_per_group.max(1) as u64))
     }
 
     /// For a reader of a file whose row groups hold `group_rows` rows each.
@@ -132,7 +125,10 @@ impl Checksums {
             total += r;
             ends.push(total);
         }
-        let groups = Groups::Ends(ends);
+        Checksums::with_groups(columns, Groups::Ends(ends))
+    }
+
+    fn with_groups(columns: &[String], groups: Groups) -> Checksums {
         Checksums {
             columns: columns.to_vec(),
             hashes: columns
