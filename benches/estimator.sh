@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Training throughput, test accuracy and one-decision latency of the estimator: holoscale
-# (burn, NdArray CPU backend) against the PyTorch peer (peers/stgcn_torch.py) with the same
+# (burn, default CPU backend) against the PyTorch peer (peers/stgcn_torch.py) with the same
 # architecture, hyperparameters, windows, normaliser and affinity, in the same run.
 #
 # Usage: benches/estimator.sh [EPOCHS] [PRESET] [DURATION]
 #   defaults: 3 epochs, the cpu preset (32 filters, window 24), 1 simulated day of
 #   Train-Ticket (41 services, 30 s interval, DeepScaler workload, HPA).
+# THREADS (default 2) is the thread count of both: holoscale's --threads (each batch split
+# over that many threads) and the peer's torch.set_num_threads.
 # Set DEVICE=cuda (with a binary built with --features cuda) to train holoscale on a GPU.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +15,7 @@ epochs=${1:-3}
 preset=${2:-cpu}
 duration=${3:-1d}
 device=${DEVICE:-cpu}
+threads=${THREADS:-2}
 bin=${HOLOSCALE:-target/release/holoscale}
 [ -n "${HOLOSCALE:-}" ] || cargo build --release --quiet
 data=bench-data/tt-$duration
@@ -26,9 +29,10 @@ if [ ! -x .venv-peer/bin/python ]; then
 fi
 model=bench-data/tt-model-$preset
 rust=$("$bin" -q bench train --telemetry "$data/telemetry.parquet" --edges "$data/edges.parquet" \
-  --preset "$preset" --epochs "$epochs" --patience 1000 --device "$device" --out "$model" --force)
+  --preset "$preset" --epochs "$epochs" --patience 1000 --device "$device" --threads "$threads" \
+  --out "$model" --force)
 peer=$(.venv-peer/bin/python peers/stgcn_torch.py --model "$model" \
-  --telemetry "$data/telemetry.parquet" --epochs "$epochs")
+  --telemetry "$data/telemetry.parquet" --epochs "$epochs" --threads "$threads")
 echo "holoscale: $rust"
 echo "pytorch:   $peer"
 python3 - "$rust" "$peer" <<'PY'

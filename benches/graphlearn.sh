@@ -6,7 +6,10 @@
 # Usage: benches/graphlearn.sh time [DURATION] [ITERATIONS] [EPOCHS]
 #          defaults: 2d of Train-Ticket, 2 iterations of 5 estimator + 5 generator epochs
 #          (the reference schedule is 20 iterations; iterations cost the same, so the script
-#          also reports 20 x the median iteration time)
+#          also reports 20 x the median iteration time); THREADS (default 2) is the
+#          thread count of both implementations; PEER_ITERATIONS (default ITERATIONS) runs
+#          the peer for fewer iterations (`time 2d 20 5` with PEER_ITERATIONS=3 measures
+#          holoscale's whole default schedule and the peer's median iteration)
 #        benches/graphlearn.sh capture [DURATION] [ITERATIONS] [EPOCHS]
 #          defaults: 12h per run, 6 iterations of 3 + 3 epochs; apps online-boutique,
 #          sock-shop, hotel-reservation; workloads deepscaler, diurnal, bursts
@@ -28,14 +31,16 @@ if [ "$mode" = time ]; then
     python3 -m venv .venv-peer
     .venv-peer/bin/pip install --quiet torch pyarrow numpy
   fi
+  threads=${THREADS:-2}
   model=bench-data/tt-em-model
   start=$(date +%s.%N)
   "$bin" -q train --telemetry "$data/telemetry.parquet" --edges "$data/edges.parquet" \
     --em-iterations "$iterations" --em-epochs "$epochs" --generator-epochs "$epochs" \
-    --out "$model" --force > bench-data/em-holoscale.txt 2>/dev/null
+    --threads "$threads" --out "$model" --force > bench-data/em-holoscale.txt 2>/dev/null
   end=$(date +%s.%N)
   peer=$(.venv-peer/bin/python peers/em_torch.py --model "$model" \
-    --telemetry "$data/telemetry.parquet" --edges "$data/edges.parquet")
+    --telemetry "$data/telemetry.parquet" --edges "$data/edges.parquet" \
+    --iterations "${PEER_ITERATIONS:-$iterations}" --threads "$threads")
   python3 - "$start" "$end" "$model/graph_learning.json" "$peer" "$iterations" <<'PY'
 import json, statistics, sys
 start, end, hist, peer, iters = float(sys.argv[1]), float(sys.argv[2]), sys.argv[3], json.loads(sys.argv[4]), int(sys.argv[5])

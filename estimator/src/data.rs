@@ -11,7 +11,7 @@
 //! let data = Windowed::new(&tel, &["replicas"], "replicas", WindowSpec::try_new(5, 1, 1)?,
 //!     SplitSpec::default(), WindowOptions::default())?;
 //! for starts in data.batches(Split::Train, 8, Some(7)) {
-//!     let batch = data.batch::<burn::backend::NdArray>(&starts, &Default::default());
+//!     let batch = data.batch::<holoscale_estimator::backend::Cpu>(&starts, &Default::default());
 //!     assert_eq!(batch.inputs.dims()[1..], [5, 2, 1]); // [B, τ, N, F]
 //! }
 //! # Ok(()) }
@@ -76,7 +76,7 @@ mod tests {
 
     #[test]
     fn batches_become_burn_tensors() {
-        type B = burn::backend::NdArray<f32>;
+        type B = crate::backend::Cpu;
         let v = Array3::from_shape_fn((30, 3, 2), |(t, n, c)| {
             (t as f64) * (c as f64 + 1.0) + n as f64
         });

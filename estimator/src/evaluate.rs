@@ -58,6 +58,9 @@ pub struct EvalOptions {
     /// Most epochs of the neural baselines (GRU, T-GCN); `None` trains them with the
     /// model's own settings.
     pub baseline_epochs: Option<usize>,
+    /// Threads the predictions and the baselines' training are split over
+    /// ([`crate::parallel`]; 0: one per core).
+    pub threads: usize,
 }
 
 /// Predictions of every model on the test windows, in target units, with the truth.
@@ -144,6 +147,7 @@ pub fn evaluate<B: AutodiffBackend>(
         &a,
         inner_device,
         256,
+        opts.threads,
     ))?;
     let meta = &artifact.metadata;
     let round = |p: &Array3<f64>| {
@@ -190,6 +194,7 @@ pub fn evaluate<B: AutodiffBackend>(
                     min_replicas: meta.min_replicas,
                     max_replicas: meta.max_replicas,
                     skip_missing: true,
+                    threads: opts.threads,
                     ..TrainOptions::default()
                 };
                 let trained = train::<B>(tel, edges, &train_opts, device, &mut |r| {
@@ -210,6 +215,7 @@ pub fn evaluate<B: AutodiffBackend>(
                     &a_b,
                     inner_device,
                     256,
+                    opts.threads,
                 ))?;
                 notes.push(format!(
                     "{} trained for {} epochs on the same split",

@@ -84,7 +84,7 @@ pub struct PredictStats {
 
 /// A trained estimator ready to predict, on backend `B` (CPU by default).
 #[derive(Debug)]
-pub struct Estimator<B: Backend = burn::backend::NdArray> {
+pub struct Estimator<B: Backend = crate::backend::Cpu> {
     artifact: Artifact<B>,
     dir: PathBuf,
     device: B::Device,

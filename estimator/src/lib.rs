@@ -3,7 +3,8 @@
 //! a window of multi-service telemetry and an affinity matrix, with the baselines it is
 //! compared against, training, model artifacts, batch prediction and evaluation.
 //!
-//! Library code is generic over burn's backend; the binary picks `NdArray` (CPU) or `Cuda`.
+//! Library code is generic over burn's backend; the binary picks the CPU backend of
+//! [`backend::Cpu`] (burn's Flex), NdArray, Candle or CUDA.
 //!
 //! ```no_run
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -17,6 +18,7 @@
 
 pub mod affinity;
 pub mod artifact;
+pub mod backend;
 pub mod baselines;
 pub mod checkpoint;
 pub mod data;
@@ -25,6 +27,7 @@ pub mod evaluate;
 pub mod inference;
 pub mod metrics;
 pub mod model;
+pub mod parallel;
 pub mod pipeline;
 pub mod training;
 

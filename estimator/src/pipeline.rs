@@ -56,6 +56,9 @@ pub struct TrainOptions {
     pub skip_missing: bool,
     /// Keep a checkpoint after every epoch (and resume from one); none by default.
     pub checkpoint: Option<Checkpointing>,
+    /// Threads each training batch (and each validation pass) is split over
+    /// ([`crate::parallel`]); 0, the default: one per core.
+    pub threads: usize,
 }
 
 impl Default for TrainOptions {
@@ -74,6 +77,7 @@ impl Default for TrainOptions {
             max_replicas: None,
             skip_missing: false,
             checkpoint: None,
+            threads: 0,
         }
     }
 }
@@ -338,6 +342,7 @@ pub fn train<B: AutodiffBackend>(
         &prepared.data,
         &prepared.affinity,
         &opts.train,
+        opts.threads,
         device,
         progress,
         opts.checkpoint.as_ref().map(|c| (c, key.as_str())),

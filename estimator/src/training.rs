@@ -18,6 +18,7 @@ use crate::checkpoint::{self, Checkpointing};
 use crate::data::BurnBatches;
 use crate::error::{Error, Result};
 use crate::model::{Forecaster, Stgcn, StgcnConfig};
+use crate::parallel;
 use holoscale_datasets::tensor::{Split, Windowed};
 
 /// Optimisation settings. Defaults are DeepScaler's released code: Adam lr 1e-3, weight decay
@@ -277,22 +278,30 @@ pub fn affinity_tensor<B: Backend>(a: &Array2<f64>, device: &B::Device) -> Tenso
 }
 
 /// Standardised predictions `[windows, horizon, services]` of `model` for the windows at
-/// `starts`, in batches.
-pub fn predict_windows<B: Backend, M: Forecaster<B>>(
+/// `starts`, in batches, the batches split over `threads` threads (each with its own copy of
+/// the network; [`crate::parallel`]).
+pub fn predict_windows<B: Backend, M: Module<B> + Forecaster<B> + Send>(
     model: &M,
     data: &Windowed,
     starts: &[usize],
     a: &Tensor<B, 2>,
     device: &B::Device,
     batch: usize,
+    threads: usize,
 ) -> Array3<f32> {
     let (h, n) = (data.spec.horizon, data.services.len());
-    let mut out = Vec::with_capacity(starts.len() * h * n);
-    for chunk in starts.chunks(batch.max(1)) {
-        let b = data.batch::<B>(chunk, device);
-        let pred = model.forecast(b.inputs, a.clone());
-        out.extend(pred.into_data().to_vec::<f32>().expect("f32 predictions"));
-    }
+    let chunks: Vec<&[usize]> = starts.chunks(batch.max(1)).collect();
+    parallel::materialise(model);
+    let parts = parallel::map_split(&chunks, threads, model, |m, chunks| {
+        let mut out = Vec::new();
+        for chunk in chunks {
+            let b = data.batch::<B>(chunk, device);
+            let pred = m.forecast(b.inputs, a.clone());
+            out.extend(pred.into_data().to_vec::<f32>().expect("f32 predictions"));
+        }
+        out
+    });
+    let out: Vec<f32> = parts.concat();
     Array3::from_shape_vec((starts.len(), h, n), out).expect("one prediction per window")
 }
 
@@ -328,19 +337,21 @@ pub fn target_std(data: &Windowed) -> f64 {
 }
 
 /// Mean L1 loss (standardised) of `model` with affinity `a` on the validation windows of
-/// `data`, or on the training windows when there are no validation windows.
-pub fn validation_loss<B: Backend, M: Forecaster<B>>(
+/// `data`, or on the training windows when there are no validation windows, on `threads`
+/// threads.
+pub fn validation_loss<B: Backend, M: Module<B> + Forecaster<B> + Send>(
     model: &M,
     data: &Windowed,
     a: &Tensor<B, 2>,
     device: &B::Device,
     batch: usize,
+    threads: usize,
 ) -> f64 {
     let mut starts = data.starts(Split::Validation);
     if starts.is_empty() {
         starts = data.starts(Split::Train);
     }
-    let pred = predict_windows(model, data, starts, a, device, batch);
+    let pred = predict_windows(model, data, starts, a, device, batch, threads);
     l1(&pred, data, starts)
 }
 
@@ -371,10 +382,11 @@ impl EpochStep {
 pub struct Trainer<B: AutodiffBackend, M: AutodiffModule<B>> {
     optim: burn::optim::adaptor::OptimizerAdaptor<burn::optim::Adam, M, B>,
     cfg: TrainConfig,
+    threads: usize,
 }
 
 impl<B: AutodiffBackend, M: AutodiffModule<B> + Forecaster<B>> Trainer<B, M> {
-    /// A fresh optimiser for `cfg` (checked).
+    /// A fresh optimiser for `cfg` (checked), computing each batch's gradient on one thread.
     pub fn new(cfg: &TrainConfig) -> Result<Self> {
         cfg.check()?;
         Ok(Trainer {
@@ -382,7 +394,19 @@ impl<B: AutodiffBackend, M: AutodiffModule<B> + Forecaster<B>> Trainer<B, M> {
                 .with_weight_decay(Some(WeightDecayConfig::new(cfg.weight_decay as f32)))
                 .init::<B, M>(),
             cfg: cfg.clone(),
+            threads: 1,
         })
+    }
+
+    /// Splits each batch over `threads` threads ([`crate::parallel`]; 0: one per core).
+    pub fn with_threads(mut self, threads: usize) -> Self {
+        self.threads = parallel::resolve_threads(threads);
+        self
+    }
+
+    /// The threads each batch is split over.
+    pub fn threads(&self) -> usize {
+        self.threads
     }
 
     /// Writes the optimiser's state into checkpoint `w` as `NAME.mpk`.
@@ -420,13 +444,22 @@ impl<B: AutodiffBackend, M: AutodiffModule<B> + Forecaster<B>> Trainer<B, M> {
         } = step;
         let mut loss_sum = 0.0;
         let mut batches = 0usize;
+        let (h, n) = (data.spec.horizon, data.services.len());
         for starts in data.batches(Split::Train, self.cfg.batch_size, Some(order_seed)) {
-            let batch = data.batch::<B>(&starts, device);
-            let pred = model.forecast(batch.inputs, a.clone());
-            let loss = (pred - batch.targets).abs().mean();
-            loss_sum += loss.clone().into_scalar().elem::<f64>();
+            let shards = parallel::split(&starts, self.threads);
+            let elements = (starts.len() * h * n) as f64;
+            let (loss, grads) =
+                parallel::sharded_gradients(&model, &shards, device, |m, shard, _| {
+                    let batch = data.batch::<B>(shard, device);
+                    let error = (m.forecast(batch.inputs, a.clone()) - batch.targets).abs();
+                    if shard.len() == starts.len() {
+                        error.mean()
+                    } else {
+                        error.sum().div_scalar(elements)
+                    }
+                });
+            loss_sum += loss;
             batches += 1;
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
             model = self.optim.step(lr, model, grads);
         }
         let train_loss = loss_sum / batches.max(1) as f64;
@@ -463,7 +496,8 @@ struct FitState {
 
 /// Trains `model` on the training windows of `data` with the affinity `a`, stopping early on
 /// the validation loss (the training loss when there are no validation windows), and returns
-/// the best network. With `checkpoints`, the state after every epoch is kept in its
+/// the best network. Each batch is split over `threads` threads ([`crate::parallel`]; 0:
+/// one per core). With `checkpoints`, the state after every epoch is kept in its
 /// directory, and a resumed run continues from it (`key` names the data and settings the
 /// checkpoint must have been written for).
 #[allow(clippy::too_many_arguments)]
@@ -472,6 +506,7 @@ pub fn fit_checkpointed<B, M>(
     data: &Windowed,
     a: &Array2<f64>,
     cfg: &TrainConfig,
+    threads: usize,
     device: &B::Device,
     progress: &mut dyn FnMut(&EpochReport),
     checkpoints: Option<(&Checkpointing, &str)>,
@@ -482,7 +517,8 @@ where
     M::InnerModule: Forecaster<B::InnerBackend>,
 {
     check_affinity(a, data)?;
-    let mut trainer = Trainer::<B, M>::new(cfg)?;
+    let mut trainer = Trainer::<B, M>::new(cfg)?.with_threads(threads);
+    let threads = trainer.threads();
     B::seed(device, cfg.seed);
     let a_train = affinity_tensor::<B>(a, device);
     let a_valid = affinity_tensor::<B::InnerBackend>(a, device);
@@ -529,7 +565,14 @@ where
         let (next, train_loss) = trainer.epoch(model, data, &a_train, step, device)?;
         model = next;
         let val_loss = if has_validation {
-            validation_loss(&model.valid(), data, &a_valid, device, cfg.batch_size)
+            validation_loss(
+                &model.valid(),
+                data,
+                &a_valid,
+                device,
+                cfg.batch_size,
+                threads,
+            )
         } else {
             train_loss
         };
@@ -578,7 +621,7 @@ where
     })
 }
 
-/// [`fit_checkpointed`] without checkpoints.
+/// [`fit_checkpointed`] without checkpoints, each batch split over all cores.
 pub fn fit<B, M>(
     model: M,
     data: &Windowed,
@@ -592,5 +635,5 @@ where
     M: AutodiffModule<B> + Forecaster<B>,
     M::InnerModule: Forecaster<B::InnerBackend>,
 {
-    fit_checkpointed(model, data, a, cfg, device, progress, None)
+    fit_checkpointed(model, data, a, cfg, 0, device, progress, None)
 }

@@ -1,14 +1,14 @@
 //! Bad input gets an error that names what is wrong: services, columns, window, missing
 //! values, model format version.
 
-use burn::backend::{Autodiff, NdArray};
 use holoscale_datasets::Telemetry;
 use holoscale_estimator::Estimator;
+use holoscale_estimator::backend::CpuAutodiff;
 use holoscale_estimator::pipeline::{TrainOptions, train};
 use holoscale_estimator::training::TrainConfig;
 use ndarray::Array3;
 
-type AB = Autodiff<NdArray>;
+type AB = CpuAutodiff;
 
 fn telemetry(steps: usize, services: &[&str], columns: &[&str]) -> Telemetry {
     let v = Array3::from_shape_fn((steps, services.len(), columns.len()), |(t, n, c)| {

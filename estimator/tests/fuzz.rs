@@ -6,9 +6,9 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use burn::backend::{Autodiff, NdArray};
 use holoscale_datasets::Telemetry;
 use holoscale_estimator::Estimator;
+use holoscale_estimator::backend::CpuAutodiff;
 use holoscale_estimator::pipeline::{TrainOptions, train};
 use holoscale_estimator::training::TrainConfig;
 use proptest::prelude::*;
@@ -57,7 +57,7 @@ fn model() -> &'static (tempfile::TempDir, PathBuf, Vec<Vec<u8>>) {
             ..TrainOptions::default()
         };
         let trained =
-            train::<Autodiff<NdArray>>(&telemetry(), None, &opts, &Default::default(), &mut |_| {})
+            train::<CpuAutodiff>(&telemetry(), None, &opts, &Default::default(), &mut |_| {})
                 .unwrap();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("model");

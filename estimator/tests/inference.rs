@@ -1,15 +1,15 @@
 //! Per-step inference: one raw window, the rolling buffer a scaler pushes into, and the
 //! latest window of a file all give the same forecast.
 
-use burn::backend::{Autodiff, NdArray};
 use holoscale_datasets::Telemetry;
 use holoscale_datasets::io::{self, NoProgress};
+use holoscale_estimator::backend::{Cpu, CpuAutodiff};
 use holoscale_estimator::pipeline::{TrainOptions, train};
 use holoscale_estimator::training::TrainConfig;
 use holoscale_estimator::{Estimator, RollingWindow};
 use ndarray::Array3;
 
-type AB = Autodiff<NdArray>;
+type AB = CpuAutodiff;
 
 /// Three services, three columns (one the model does not use), in an order that differs
 /// from the model's feature order.
@@ -148,5 +148,5 @@ fn estimators_and_windows_can_be_shared_between_threads() {
     fn shared<T: Send + Sync>() {}
     shared::<Estimator>();
     shared::<RollingWindow>();
-    shared::<holoscale_estimator::Artifact<NdArray>>();
+    shared::<holoscale_estimator::Artifact<Cpu>>();
 }

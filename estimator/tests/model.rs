@@ -3,9 +3,9 @@
 
 mod common;
 
-use burn::backend::{Autodiff, NdArray};
 use burn::module::Param;
 use burn::prelude::*;
+use holoscale_estimator::backend::{Cpu, CpuAutodiff};
 use holoscale_estimator::model::{
     ChebConvConfig, Forecaster, StgcnConfig, TAttentionConfig, TimeConvConfig,
     cheb::chebyshev_terms,
@@ -16,10 +16,10 @@ use holoscale_estimator::{Artifact, Estimator};
 
 use common::waves;
 
-type B = NdArray;
-type AB = Autodiff<NdArray>;
+type B = Cpu;
+type AB = CpuAutodiff;
 
-fn dev() -> burn::backend::ndarray::NdArrayDevice {
+fn dev() -> holoscale_estimator::backend::CpuDevice {
     Default::default()
 }
 
@@ -117,6 +117,140 @@ fn time_convolution_and_layer_norm_by_hand() {
         &[-1.5 / sd, -0.5 / sd, 0.5 / sd, 1.5 / sd],
         1e-5,
     );
+}
+
+/// A deterministic, unstructured sequence in [-1, 1] for multi-channel cases.
+fn pattern(len: usize, salt: u64) -> Vec<f32> {
+    (0..len as u64)
+        .map(|i| {
+            let h = (i.wrapping_add(salt)).wrapping_mul(2654435761) % 1000;
+            h as f32 / 500.0 - 1.0
+        })
+        .collect()
+}
+
+#[test]
+fn time_convolution_mixes_channels_and_offsets_as_the_sum_says() {
+    // Several channels in and out, two batches: the layer against its defining sum
+    // y[b, τ, n, o] = Σ_j Σ_i x[b, τ + j − pad, n, i] · W[j·c_in + i, o] + bias[o].
+    let (bs, t, n, ci, co, k) = (2, 5, 3, 2, 3, 3);
+    let mut conv = TimeConvConfig::new(ci, co).with_kernel(k).init::<B>(&dev());
+    let w = pattern(k * ci * co, 1);
+    let bias = pattern(co, 2);
+    conv.weight = Param::from_tensor(t2(&w, [k * ci, co]));
+    conv.bias = Param::from_tensor(t1(&bias));
+    let x = pattern(bs * t * n * ci, 3);
+    let got = values(conv.forward(Tensor::from_data(
+        TensorData::new(x.clone(), [bs, t, n, ci]),
+        &dev(),
+    )));
+    let pad = k / 2;
+    let mut want = Vec::new();
+    for b in 0..bs {
+        for tau in 0..t {
+            for s in 0..n {
+                for o in 0..co {
+                    let mut y = f64::from(bias[o]);
+                    for j in 0..k {
+                        let src = tau as isize + j as isize - pad as isize;
+                        if !(0..t as isize).contains(&src) {
+                            continue;
+                        }
+                        for i in 0..ci {
+                            let xv = x[((b * t + src as usize) * n + s) * ci + i];
+                            y += f64::from(xv) * f64::from(w[(j * ci + i) * co + o]);
+                        }
+                    }
+                    want.push(y);
+                }
+            }
+        }
+    }
+    close(&got, &want, 1e-5);
+}
+
+#[test]
+fn chebyshev_convolution_mixes_channels_and_directions_as_the_sum_says() {
+    // y[r, s, o] = Σ_k Σ_i T_k(A)X[r, s, i] θf[k, i, o] for o < half, and the same over Aᵀ
+    // with θb for o ≥ half, plus the bias; the terms from T0 = X, T1 = AX,
+    // T_k = 2A·T_{k−1} − T_{k−2}, computed here with plain loops.
+    let (bs, t, n, ci, half, k) = (2, 2, 3, 2, 2, 3);
+    let mut conv = ChebConvConfig::new(ci, 2 * half)
+        .with_k(k)
+        .init::<B>(&dev());
+    let (tf, tb, bias) = (
+        pattern(k * ci * half, 4),
+        pattern(k * ci * half, 5),
+        pattern(2 * half, 6),
+    );
+    let t3 = |v: &[f32]| {
+        Param::from_tensor(Tensor::<B, 3>::from_data(
+            TensorData::new(v.to_vec(), [k, ci, half]),
+            &dev(),
+        ))
+    };
+    conv.theta_fwd = t3(&tf);
+    conv.theta_bwd = t3(&tb);
+    conv.bias = Param::from_tensor(t1(&bias));
+    let a = pattern(n * n, 7);
+    let x = pattern(bs * t * n * ci, 8);
+    let got = values(conv.forward(
+        Tensor::from_data(TensorData::new(x.clone(), [bs, t, n, ci]), &dev()),
+        t2(&a, [n, n]),
+    ));
+    // Terms per row (b·t) as [n][ci] in f64, for a matrix m(s, u).
+    let terms = |row: usize, m: &dyn Fn(usize, usize) -> f64| {
+        let x0: Vec<Vec<f64>> = (0..n)
+            .map(|s| {
+                (0..ci)
+                    .map(|i| f64::from(x[(row * n + s) * ci + i]))
+                    .collect()
+            })
+            .collect();
+        let apply = |v: &Vec<Vec<f64>>| -> Vec<Vec<f64>> {
+            (0..n)
+                .map(|s| {
+                    (0..ci)
+                        .map(|i| (0..n).map(|u| m(s, u) * v[u][i]).sum())
+                        .collect()
+                })
+                .collect()
+        };
+        let mut out = vec![x0.clone(), apply(&x0)];
+        while out.len() < k {
+            let next = apply(&out[out.len() - 1]);
+            let prev = &out[out.len() - 2];
+            out.push(
+                (0..n)
+                    .map(|s| (0..ci).map(|i| 2.0 * next[s][i] - prev[s][i]).collect())
+                    .collect(),
+            );
+        }
+        out
+    };
+    let fwd_m = |s: usize, u: usize| f64::from(a[s * n + u]);
+    let bwd_m = |s: usize, u: usize| f64::from(a[u * n + s]);
+    let mut want = Vec::new();
+    for row in 0..bs * t {
+        let (f, bw) = (terms(row, &fwd_m), terms(row, &bwd_m));
+        for s in 0..n {
+            for (o, b_o) in bias.iter().enumerate() {
+                let (tk, theta, oo) = if o < half {
+                    (&f, &tf, o)
+                } else {
+                    (&bw, &tb, o - half)
+                };
+                let mut y = f64::from(*b_o);
+                for (kk, term) in tk.iter().enumerate() {
+                    for i in 0..ci {
+                        y += term[s][i] * f64::from(theta[(kk * ci + i) * half + oo]);
+                    }
+                }
+                want.push(y);
+            }
+        }
+    }
+    close(&got, &want, 1e-5);
 }
 
 #[test]

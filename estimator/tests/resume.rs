@@ -6,7 +6,7 @@ mod common;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Mutex;
 
-use burn::backend::{Autodiff, NdArray};
+use holoscale_estimator::backend::{Cpu, CpuAutodiff};
 use holoscale_estimator::checkpoint::Checkpointing;
 use holoscale_estimator::pipeline::{TrainOptions, train};
 use holoscale_estimator::training::TrainConfig;
@@ -14,9 +14,9 @@ use holoscale_estimator::{EpochReport, Estimator};
 
 use common::waves;
 
-type AB = Autodiff<NdArray>;
+type AB = CpuAutodiff;
 
-/// burn's NdArray seed is process-wide: training tests take turns.
+/// burn's CPU seed is process-wide: training tests take turns.
 static TURN: Mutex<()> = Mutex::new(());
 
 fn options(checkpoint: Option<Checkpointing>) -> TrainOptions {
@@ -93,7 +93,7 @@ fn an_interrupted_training_resumes_to_the_same_numbers() {
         resumed.artifact.metadata.best_epoch,
         whole.artifact.metadata.best_epoch
     );
-    let predict = |t: holoscale_estimator::pipeline::Trained<NdArray>| {
+    let predict = |t: holoscale_estimator::pipeline::Trained<Cpu>| {
         Estimator::from_artifact(t.artifact, Default::default())
             .predict_next(&tel)
             .unwrap()

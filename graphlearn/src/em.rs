@@ -14,7 +14,7 @@
 use std::time::Instant;
 
 use burn::module::AutodiffModule;
-use burn::optim::{AdamConfig, GradientsParams, Optimizer};
+use burn::optim::{AdamConfig, Optimizer};
 use burn::prelude::*;
 use burn::tensor::activation::relu;
 use burn::tensor::backend::AutodiffBackend;
@@ -27,6 +27,7 @@ use holoscale_datasets::tensor::{Split, Windowed};
 use holoscale_estimator::checkpoint::{self, Checkpointing};
 use holoscale_estimator::data::BurnBatches;
 use holoscale_estimator::model::Forecaster;
+use holoscale_estimator::parallel;
 use holoscale_estimator::training::{
     EpochReport, EpochStep, TrainConfig, Trainer, affinity_tensor, check_affinity, target_std,
     validation_loss,
@@ -333,7 +334,8 @@ struct EmState {
 
 /// Runs Algorithm 2 on `data`, starting from the affinity set `start` (normalised matrices,
 /// combined by eq. 3 into the first affinity), training `model` with `train` and the
-/// generator with `em`. Progress goes to `progress` after every epoch and iteration.
+/// generator with `em`, each batch split over all cores. Progress goes to `progress` after
+/// every epoch and iteration.
 pub fn run<B, M>(
     model: M,
     data: &Windowed,
@@ -348,11 +350,13 @@ where
     M: AutodiffModule<B> + Forecaster<B>,
     M::InnerModule: Forecaster<B::InnerBackend>,
 {
-    run_checkpointed(model, data, start, train, em, device, progress, None)
+    run_checkpointed(model, data, start, train, em, 0, device, progress, None)
 }
 
-/// [`run`], keeping the loop's state after every iteration in `checkpoints` (and continuing
-/// from it when resuming); `key` names the data and settings the checkpoint belongs to.
+/// [`run`] with every batch (estimator, generator and set scoring) split over `threads`
+/// threads ([`holoscale_estimator::parallel`]; 0: one per core), keeping the loop's state
+/// after every iteration in `checkpoints` (and continuing from it when resuming); `key`
+/// names the data and settings the checkpoint belongs to.
 #[allow(clippy::too_many_arguments)]
 pub fn run_checkpointed<B, M>(
     model: M,
@@ -360,6 +364,7 @@ pub fn run_checkpointed<B, M>(
     start: Vec<SetMember>,
     train: &TrainConfig,
     em: &EmConfig,
+    threads: usize,
     device: &B::Device,
     progress: &mut dyn FnMut(EmEvent<'_>),
     checkpoints: Option<(&Checkpointing, &str)>,
@@ -388,8 +393,12 @@ where
         .with_init_std(em.init_std);
     let epsilon = gen_cfg.epsilon_value();
     let mut generator: GraphGenerator<B> = gen_cfg.init(device);
+    // Its weights now, from the seed: the copies the generator phase differentiates are
+    // clones, and a clone of a lazily initialised parameter would draw its own.
+    parallel::materialise(&generator);
     let mut gen_optim = AdamConfig::new().init::<B, GraphGenerator<B>>();
-    let mut trainer = Trainer::<B, M>::new(train)?;
+    let mut trainer = Trainer::<B, M>::new(train)?.with_threads(threads);
+    let threads = trainer.threads();
     let std = target_std(data);
     let has_validation = !data.starts(Split::Validation).is_empty();
 
@@ -461,7 +470,14 @@ where
             model = next;
             train_loss = loss;
             let val_loss = if has_validation {
-                validation_loss(&model.valid(), data, &a_valid, device, train.batch_size)
+                validation_loss(
+                    &model.valid(),
+                    data,
+                    &a_valid,
+                    device,
+                    train.batch_size,
+                    threads,
+                )
             } else {
                 loss
             };
@@ -503,32 +519,50 @@ where
             let mut sum = 0.0;
             let mut batches = 0usize;
             for starts in data.batches(Split::Train, train.batch_size, Some(order)) {
-                let batch = data.batch::<B>(&starts, device);
-                let a_new = generator.forward(a_old_tensor.clone());
-                let pred = match &frozen {
-                    Some(fixed) => fixed.forecast(batch.inputs, a_new.clone()),
-                    None => model.forecast(batch.inputs, a_new.clone()),
-                };
-                let lp = (pred - batch.targets).abs().mean();
-                let loss = match em.penalty {
-                    EdgePenalty::Exact => {
-                        let (_, pen) = edge_penalty(&to_array(a_new.detach()), &a_old, em.delta);
-                        lp.add_scalar(pen)
-                    }
-                    EdgePenalty::Soft { scale } => {
-                        let soft = a_new.clone() / (a_new.add_scalar(scale));
-                        let count = relu(soft - a_old_mask.clone()).sum();
-                        let frac = count.div_scalar((n * n) as f64).sub_scalar(em.delta);
-                        lp + relu(frac).div_scalar(em.delta).reshape([1])
-                    }
-                };
-                sum += loss.clone().into_scalar().elem::<f64>();
+                // The generator and the estimator it feeds, as one module: the shards
+                // differentiate their own copies; the frozen estimator passes no gradient.
+                let pair = (
+                    generator.clone(),
+                    match &frozen {
+                        Some(fixed) => fixed.clone(),
+                        None => model.clone(),
+                    },
+                );
+                let shards = parallel::split(&starts, threads);
+                let elements = (starts.len() * data.spec.horizon * n) as f64;
+                let (loss, mut grads) =
+                    parallel::sharded_gradients(&pair, &shards, device, |(g, m), shard, _| {
+                        let whole = shard.len() == starts.len();
+                        let share = shard.len() as f64 / starts.len() as f64;
+                        let batch = data.batch::<B>(shard, device);
+                        let a_new = g.forward(a_old_tensor.clone());
+                        let error = (m.forecast(batch.inputs, a_new.clone()) - batch.targets).abs();
+                        let lp = if whole {
+                            error.mean()
+                        } else {
+                            error.sum().div_scalar(elements)
+                        };
+                        match em.penalty {
+                            EdgePenalty::Exact => {
+                                let (_, pen) =
+                                    edge_penalty(&to_array(a_new.detach()), &a_old, em.delta);
+                                lp.add_scalar(if whole { pen } else { pen * share })
+                            }
+                            EdgePenalty::Soft { scale } => {
+                                let soft = a_new.clone() / (a_new.add_scalar(scale));
+                                let count = relu(soft - a_old_mask.clone()).sum();
+                                let frac = count.div_scalar((n * n) as f64).sub_scalar(em.delta);
+                                let pen = relu(frac).div_scalar(em.delta).reshape([1]);
+                                lp + if whole { pen } else { pen.mul_scalar(share) }
+                            }
+                        }
+                    });
+                sum += loss;
                 batches += 1;
-                let mut grads = loss.backward();
-                let gen_grads = GradientsParams::from_module(&mut grads, &generator);
+                let gen_grads = parallel::take_gradients::<B, _>(&mut grads, &generator);
                 generator = gen_optim.step(em.generator_lr, generator, gen_grads);
                 if em.joint {
-                    let model_grads = GradientsParams::from_module(&mut grads, &model);
+                    let model_grads = parallel::take_gradients::<B, _>(&mut grads, &model);
                     model = trainer.step(joint_lr, model, model_grads);
                 }
             }
@@ -574,7 +608,7 @@ where
             .iter()
             .map(|m| {
                 let a = affinity_tensor::<B::InnerBackend>(&m.matrix, device);
-                validation_loss(&valid, data, &a, device, train.batch_size)
+                validation_loss(&valid, data, &a, device, train.batch_size, threads)
             })
             .collect();
         let before: Vec<usize> = set.iter().map(|m| m.iteration).collect();

@@ -91,6 +91,7 @@ pub fn train<B: AutodiffBackend>(
         start,
         &opts.train,
         em,
+        opts.threads,
         device,
         progress,
         opts.checkpoint.as_ref().map(|c| (c, key.as_str())),

@@ -1,15 +1,15 @@
 //! The graph generator (eq. 5-6): hand-computed normalisation, and properties of generated
 //! matrices over random inputs.
 
-use burn::backend::NdArray;
 use burn::prelude::*;
+use holoscale_estimator::backend::Cpu;
 use holoscale_graphlearn::generator::{GeneratorConfig, norm_eps, norm_eps_array, sym_normalize};
 use ndarray::{Array2, array};
 use proptest::prelude::*;
 
-type B = NdArray;
+type B = Cpu;
 
-fn dev() -> burn::backend::ndarray::NdArrayDevice {
+fn dev() -> holoscale_estimator::backend::CpuDevice {
     Default::default()
 }
 

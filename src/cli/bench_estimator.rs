@@ -3,7 +3,7 @@
 //!
 //! It trains with the options of `holoscale train` (use a few `--epochs`), saves the model
 //! to `--out` so the peer reads the very same configuration, affinity and normaliser, then
-//! evaluates on the test range and times `predict_next` on the latest window. It always
+//! evaluates on the test range and times `predict_window` on the latest raw window. It always
 //! trains on the fixed starting graph (EM options are refused; `benches/graphlearn.sh`
 //! times the EM loop).
 
@@ -28,7 +28,7 @@ use super::train::{EM_FLAGS, TrainArgs};
 pub struct TrainBenchArgs {
     #[command(flatten)]
     train: TrainArgs,
-    /// Timed one-step decisions (`predict_next` on the latest window).
+    /// Timed one-step decisions (`predict_window` on the latest raw window).
     #[arg(long, default_value_t = 200)]
     decisions: usize,
 }
@@ -37,6 +37,8 @@ pub struct TrainBenchArgs {
 struct TrainBench {
     implementation: &'static str,
     device: String,
+    /// Threads each batch was split over.
+    threads: usize,
     services: usize,
     features: usize,
     window: usize,
@@ -112,6 +114,7 @@ fn bench_on<AB: AutodiffBackend>(
             season: 1,
             rounded: false,
             baseline_epochs: None,
+            threads: a.train.threads,
         },
         &device,
         &mut |_, _| {},
@@ -125,14 +128,34 @@ fn bench_on<AB: AutodiffBackend>(
     trained.artifact.save(&a.train.out, a.train.force)?;
     let est = Estimator::<AB::InnerBackend>::load_on(&a.train.out, device)?;
     let tau = trained.data.spec.input;
-    let latest = tel.slice_time(tel.len() - tau..tel.len())?;
+    // One decision: the latest raw window, in the model's service and feature order, through
+    // `predict_window` (standardise, forward, invert, round).
+    let spec = est.input_spec();
+    let index = |found: Option<usize>, what: &str| {
+        found.ok_or_else(|| anyhow::anyhow!("{what} of the model is not in the telemetry"))
+    };
+    let svc = spec
+        .services
+        .iter()
+        .map(|s| index(tel.service_index(s), s))
+        .collect::<Result<Vec<_>>>()?;
+    let cols = spec
+        .features
+        .iter()
+        .map(|f| index(tel.column_index(f), f))
+        .collect::<Result<Vec<_>>>()?;
+    let t0 = tel.len() - tau;
+    let window = ndarray::Array3::from_shape_fn((tau, svc.len(), cols.len()), |(t, n, f)| {
+        tel.values()[[t0 + t, svc[n], cols[f]]]
+    });
+    let last_ms = tel.timestamp(tel.len() - 1);
     for _ in 0..10.min(a.decisions) {
-        est.predict_next(&latest)?;
+        est.predict_window(window.view(), last_ms)?;
     }
     let mut times = Vec::with_capacity(a.decisions);
     for _ in 0..a.decisions {
         let start = Instant::now();
-        std::hint::black_box(est.predict_next(&latest)?);
+        std::hint::black_box(est.predict_window(window.view(), last_ms)?);
         times.push(start.elapsed());
     }
     times.sort();
@@ -145,6 +168,7 @@ fn bench_on<AB: AutodiffBackend>(
     print_json(&TrainBench {
         implementation: "holoscale (burn 0.21)",
         device: device_name.to_string(),
+        threads: holoscale::estimator::parallel::resolve_threads(a.train.threads),
         services: trained.data.services.len(),
         features: trained.data.features.len(),
         window: tau,

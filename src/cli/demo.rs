@@ -68,6 +68,9 @@ pub struct DemoArgs {
     /// Compute device.
     #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
     pub device: DeviceArg,
+    /// Threads each batch is split over (0: one per core).
+    #[arg(long, value_name = "N", default_value_t = 0, env = "HOLOSCALE_THREADS")]
+    pub threads: usize,
 }
 
 fn path(p: &Path) -> String {
@@ -87,6 +90,15 @@ fn heading(k: usize, what: &str, argv: &[String]) {
         })
         .collect();
     tracing::info!("[{k}/4] {what}: holoscale {}", shown.join(" "));
+}
+
+/// `--threads N` when the demo was given a thread count.
+fn threads_argv(threads: usize) -> Vec<String> {
+    if threads == 0 {
+        Vec::new()
+    } else {
+        vec!["--threads".into(), threads.to_string()]
+    }
 }
 
 /// `args` as owned strings.
@@ -193,6 +205,7 @@ pub fn run(a: DemoArgs) -> Result<()> {
     // 2. Train with EM graph learning.
     let opts = TrainOptions {
         train: holoscale::estimator::TrainConfig::new().with_seed(a.seed),
+        threads: a.threads,
         ..TrainOptions::default()
     };
     let em = EmConfig::new()
@@ -225,6 +238,7 @@ pub fn run(a: DemoArgs) -> Result<()> {
         device,
     ]);
     train_argv.extend(argv(force));
+    train_argv.extend(threads_argv(a.threads));
     heading(2, "training with EM graph learning", &train_argv);
     train_and_save(
         &tel,
@@ -276,6 +290,7 @@ pub fn run(a: DemoArgs) -> Result<()> {
         device,
     ]);
     report_argv.extend(argv(force));
+    report_argv.extend(threads_argv(a.threads));
     heading(
         4,
         "evaluating against the baselines and writing the report",
@@ -296,6 +311,7 @@ pub fn run(a: DemoArgs) -> Result<()> {
             season,
             rounded: false,
             baseline_epochs: Some(epochs),
+            threads: a.threads,
         },
         baselines: &baselines,
         cc: CcOptions::default(),

@@ -199,6 +199,9 @@ pub struct EvaluateArgs {
     /// Compute device.
     #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
     pub device: DeviceArg,
+    /// Threads each batch is split over (0: one per core).
+    #[arg(long, value_name = "N", default_value_t = 0, env = "HOLOSCALE_THREADS")]
+    pub threads: usize,
 }
 
 pub fn parse_baselines(text: &str) -> Result<Vec<Baseline>> {
@@ -216,13 +219,14 @@ pub fn parse_baselines(text: &str) -> Result<Vec<Baseline>> {
     }
 }
 
-/// The evaluation settings of `--baselines`, `--season` and `--baseline-epochs`, refusing
+/// The evaluation settings of `--baselines`, `--season`, `--baseline-epochs` and `--threads`, refusing
 /// the last two when no baseline uses them; the season is converted to steps of the data.
 pub fn eval_options(
     baselines: &str,
     season: &str,
     baseline_epochs: Option<usize>,
     rounded: bool,
+    threads: usize,
 ) -> Result<(Vec<Baseline>, i64, EvalOptions)> {
     let list = parse_baselines(baselines)?;
     if !list.contains(&Baseline::SeasonalNaive) {
@@ -250,13 +254,19 @@ pub fn eval_options(
         season: 1,
         rounded,
         baseline_epochs,
+        threads,
     };
     Ok((list, season_ms, opts))
 }
 
 pub fn evaluate_cmd(a: EvaluateArgs) -> Result<()> {
-    let (_, season_ms, mut opts) =
-        eval_options(&a.baselines, &a.season, a.baseline_epochs, a.rounded)?;
+    let (_, season_ms, mut opts) = eval_options(
+        &a.baselines,
+        &a.season,
+        a.baseline_epochs,
+        a.rounded,
+        a.threads,
+    )?;
     if let Some(out) = &a.out {
         let mut others: Vec<&Path> = vec![&a.data.telemetry];
         others.extend(a.edges.as_deref());

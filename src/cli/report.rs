@@ -62,11 +62,14 @@ pub struct ReportArgs {
     /// Compute device.
     #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
     pub device: DeviceArg,
+    /// Threads each batch is split over (0: one per core).
+    #[arg(long, value_name = "N", default_value_t = 0, env = "HOLOSCALE_THREADS")]
+    pub threads: usize,
 }
 
 pub fn run(a: ReportArgs) -> Result<()> {
     let (_, season_ms, mut evaluation) =
-        eval_options(&a.baselines, &a.season, a.baseline_epochs, false)?;
+        eval_options(&a.baselines, &a.season, a.baseline_epochs, false, a.threads)?;
     let edges_path = a.edges.clone().or_else(|| {
         let p = a.data.telemetry.with_file_name("edges.parquet");
         p.is_file().then_some(p)

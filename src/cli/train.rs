@@ -99,6 +99,9 @@ pub struct TrainArgs {
     /// Compute device.
     #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
     pub device: DeviceArg,
+    /// Threads each batch is split over (0: one per core).
+    #[arg(long, value_name = "N", default_value_t = 0, env = "HOLOSCALE_THREADS")]
+    pub threads: usize,
     /// Model directory to write.
     #[arg(long)]
     pub out: PathBuf,
@@ -183,6 +186,7 @@ impl TrainArgs {
             min_replicas: self.min_replicas,
             max_replicas: self.max_replicas,
             skip_missing: self.skip_missing,
+            threads: self.threads,
             checkpoint: None,
         };
         check_setting(opts.train.check())?;

@@ -133,9 +133,9 @@ fn demo_writes_data_model_predictions_and_report() {
 /// `holoscale report --baselines persistence --top 5` through `holoscale::report::build`:
 /// the page it renders.
 fn library_report(model: &Path, telemetry: &Path) -> String {
-    use burn::backend::{Autodiff, NdArray};
     use holoscale::datasets::{io, validate};
     use holoscale::estimator::Artifact;
+    use holoscale::estimator::backend::{Cpu, CpuAutodiff};
     use holoscale::estimator::evaluate::{Baseline, EvalOptions, evaluate};
     use holoscale::graphlearn::{EmHistory, compare::CcOptions};
     use holoscale::report::{ReportInputs, build};
@@ -146,14 +146,15 @@ fn library_report(model: &Path, telemetry: &Path) -> String {
         .unwrap();
     let edges = io::read_edges(&telemetry.with_file_name("edges.parquet")).unwrap();
     let device = Default::default();
-    let artifact = Artifact::<NdArray>::load(model, &device).unwrap();
+    let artifact = Artifact::<Cpu>::load(model, &device).unwrap();
     let opts = EvalOptions {
         baselines: vec![Baseline::Persistence],
         season: (86_400_000 / tel.interval_ms()) as usize,
         rounded: false,
         baseline_epochs: None,
+        threads: 0,
     };
-    let ev = evaluate::<Autodiff<NdArray>>(
+    let ev = evaluate::<CpuAutodiff>(
         &artifact,
         &tel,
         Some(&edges),

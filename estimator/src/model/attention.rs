@@ -63,10 +63,16 @@ impl<B: Backend> TAttention<B> {
     /// - output: `[batch, window, window]`, each row summing to one
     pub fn weights(&self, x: Tensor<B, 4>) -> Tensor<B, 3> {
         let [b, t, n, c] = x.dims();
-        // (Xᵀ U1): contract services, Σ_n X[.., n, c] U1[n] -> [b, t, c]. A broadcast product
-        // and a sum: as a matmul it would be b·t tiny products on a transposed copy.
-        let xt_u1 = (x.clone() * self.u1.val().reshape([1, 1, n, 1]))
-            .sum_dim(2)
+        // (Xᵀ U1): contract services, Σ_n X[.., n, c] U1[n] -> [b, t, c], as a broadcast
+        // batched product U1ᵀ [1, n] @ X [n, c] over the b·t rows (X is already in that
+        // layout). holoscale 0.1 multiplied by U1 broadcast to [1, 1, n, 1] and summed, which
+        // on Flex takes a strided element-by-element path forward and backward (a sixth of
+        // the training time in the profile; BENCHMARKS.md, "Where the training time goes").
+        let xt_u1 = self
+            .u1
+            .val()
+            .reshape([1, 1, n])
+            .matmul(x.clone().reshape([b * t, n, c]))
             .reshape([b * t, c]);
         // (Xᵀ U1) U2: one [b·t, c] @ [c, n] product -> [b, t, n]
         let lhs = xt_u1.matmul(self.u2.val()).reshape([b, t, n]);

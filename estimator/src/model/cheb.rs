@@ -76,32 +76,37 @@ impl<B: Backend> ChebConv<B> {
     pub fn forward(&self, x: Tensor<B, 4>, a: Tensor<B, 2>) -> Tensor<B, 4> {
         let [b, t, n, c] = x.dims();
         let [k, _, half] = self.theta_fwd.dims();
-        let device = x.device();
         let rows = x.reshape([b * t, n, c]); // [b·t, n, c]
-        // Each direction's filters, widened with zeros to all 2·half output channels, so the
-        // two directions land side by side without concatenating activations (copying the
-        // activations, and their gradients, was most of the training time on the CPU).
-        let zeros = Tensor::<B, 3>::zeros([k, c, half], &device);
-        let w_fwd = Tensor::cat(vec![self.theta_fwd.val(), zeros.clone()], 2); // [K, c, 2·half]
-        let w_bwd = Tensor::cat(vec![zeros, self.theta_bwd.val()], 2);
-        let filter = |w: &Tensor<B, 3>, i: usize| {
-            w.clone()
-                .slice([i..i + 1, 0..c, 0..2 * half])
-                .reshape([c, 2 * half])
+        // Each direction: Σ_i T_i θ_i, one [b·t·n, c] @ [c, half] product per term (a
+        // broadcast batched product would be b·t small ones, forward and backward); the two
+        // directions' [b·t·n, half] results are placed side by side once. holoscale 0.1
+        // widened each filter with zeros to 2·half channels so that no activations were
+        // concatenated, which doubles the multiplications and is 1.2x slower on Flex;
+        // concatenating the K terms instead (one product per direction) is 2-3x slower
+        // (BENCHMARKS.md, "Layer forms").
+        let sum = |terms: Vec<Tensor<B, 3>>, theta: Tensor<B, 3>| {
+            terms
+                .into_iter()
+                .enumerate()
+                .map(|(i, term)| {
+                    let w = theta
+                        .clone()
+                        .slice([i..i + 1, 0..c, 0..half])
+                        .reshape([c, half]);
+                    term.reshape([b * t * n, c]).matmul(w)
+                })
+                .reduce(|acc, y| acc + y)
+                .expect("ChebConv has K >= 1")
         };
-        let fwd_terms = chebyshev_terms(rows.clone(), a.clone(), k);
-        let bwd_terms = chebyshev_terms(rows, a.transpose(), k);
-        // Each term meets its filter as one [b·t·n, c] @ [c, 2·half] product (a broadcast
-        // batched product would be b·t small ones, forward and backward).
-        let flat = |x: &Tensor<B, 3>| x.clone().reshape([b * t * n, c]);
-        // T0 = X is shared by both directions.
-        let mut out = flat(&fwd_terms[0]).matmul(filter(&w_fwd, 0) + filter(&w_bwd, 0)); // [b·t·n, 2·half]
-        for i in 1..k {
-            out = out
-                + flat(&fwd_terms[i]).matmul(filter(&w_fwd, i))
-                + flat(&bwd_terms[i]).matmul(filter(&w_bwd, i));
-        }
-        let out = out + self.bias.val().reshape([1, 2 * half]);
+        let fwd = sum(
+            chebyshev_terms(rows.clone(), a.clone(), k),
+            self.theta_fwd.val(),
+        );
+        let bwd = sum(
+            chebyshev_terms(rows, a.transpose(), k),
+            self.theta_bwd.val(),
+        );
+        let out = Tensor::cat(vec![fwd, bwd], 1) + self.bias.val().reshape([1, 2 * half]);
         out.reshape([b, t, n, 2 * half])
     }
 }
