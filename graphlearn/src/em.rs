@@ -387,6 +387,9 @@ where
     }
     let n = data.services.len();
     B::seed(device, train.seed);
+    // The estimator draws its initial weights first after the seed, then the generator (as
+    // in holoscale 0.1, where both were drawn at their first use in that order).
+    parallel::materialise(&model);
     let gen_cfg = GeneratorConfig::new(n)
         .with_embedding(em.embedding)
         .with_epsilon(em.epsilon)

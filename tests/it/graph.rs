@@ -180,7 +180,7 @@ fn train_with_em_then_show_and_compare_graphs() {
 /// `profile` → `notify` and that latent pair. The call graph has none of the latent pair; EM
 /// with `--joint-graph-learning` (the documented deviation; the paper's loop learns no edge
 /// here, BENCHMARKS.md "Planted latent dependencies") ranks it in the top k for two of the
-/// three training seeds 1, 2, 3 (7 of seeds 1 to 8 in BENCHMARKS.md): mean latent recall
+/// three training seeds 1, 2, 3 (5 of seeds 1 to 8 in BENCHMARKS.md; 7 of 8 on NdArray): mean latent recall
 /// 0.67 against the 0.6.
 #[test]
 fn joint_em_recovers_the_planted_follow_up_that_the_call_graph_lacks() {
