@@ -198,8 +198,10 @@ fn em_recovers_a_planted_dependency_and_beats_the_fixed_graph() {
         .with_generator_lr(2e-2);
     // Recovery on this 4-service toy depends on the initial weights: with 6 iterations of 3
     // generator epochs, 3 of 7 seeds recovered the edge on NdArray (holoscale 0.1), and the
-    // Flex backend with weights drawn in field order (`parallel::materialise`) recovered
-    // none of 7; 8 iterations of 6 generator epochs recover it at this seed and seed 3.
+    // Flex backend with weights drawn in field order (`parallel::materialise`, the generator
+    // then drawn before the estimator) none of 7; 8 iterations of 6 generator epochs
+    // recovered it at this seed and seed 3 (2 of 4), and recover it at this seed with the
+    // estimator drawn first.
     let (learned, iterations) = train_em(&tel, &options(24), &em);
     assert_eq!(iterations.len(), 8);
 
