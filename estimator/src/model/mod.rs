@@ -265,9 +265,18 @@ impl<B: Backend> Stgcn<B> {
             h = block.forward(h, a.clone()); // [b, t, n, c]
         }
         let [b, t, n, c] = h.dims();
-        // Per service, the whole window: [b, n, t·c]
-        let per_service = h.swap_dims(1, 2).reshape([b, n, t * c]);
-        self.output.forward(per_service).swap_dims(1, 2) // [b, horizon, n]
+        // Per service, the whole window through the output layer: Σ_{τ,c} h[b, τ, n, c] ·
+        // W[τ·c + c, :] + bias, as products per time step (W [τ·c, H] viewed as [τ, c, H],
+        // broadcast over the batch) summed over τ. holoscale 0.1 moved the services ahead of
+        // the time steps first (a copy forward, and a non-contiguous gradient into the last
+        // LayerNorm's backward); same parameters, same function.
+        let horizon = self.output.weight.dims()[1];
+        let w = self.output.weight.val().reshape([1, t, c, horizon]);
+        let mut out = h.matmul(w).sum_dim(1).reshape([b, n, horizon]); // [b, n, H]
+        if let Some(bias) = &self.output.bias {
+            out = out + bias.val().reshape([1, 1, horizon]);
+        }
+        out.swap_dims(1, 2) // [b, horizon, n]
     }
 }
 
