@@ -50,7 +50,8 @@ pub fn split<T>(items: &[T], parts: usize) -> Vec<&[T]> {
     out
 }
 
-/// Adds the gradients of `from` into `into`, parameter by parameter of the visited module.
+/// Moves the gradients of `from` into `into`, parameter by parameter of the visited module,
+/// adding them to any `into` already holds.
 struct Accumulate<'a, B: AutodiffBackend> {
     into: &'a mut GradientsParams,
     from: &'a mut GradientsParams,
@@ -67,21 +68,6 @@ impl<B: AutodiffBackend> ModuleVisitor<B> for Accumulate<'_, B> {
             None => g,
         };
         self.into.register::<B::InnerBackend, D>(param.id, sum);
-    }
-}
-
-/// Moves the gradients of `from` that belong to the visited module into `into`.
-struct Take<'a, B: AutodiffBackend> {
-    into: &'a mut GradientsParams,
-    from: &'a mut GradientsParams,
-    _backend: std::marker::PhantomData<B>,
-}
-
-impl<B: AutodiffBackend> ModuleVisitor<B> for Take<'_, B> {
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
-        if let Some(g) = self.from.remove::<B::InnerBackend, D>(param.id) {
-            self.into.register::<B::InnerBackend, D>(param.id, g);
-        }
     }
 }
 
@@ -109,8 +95,9 @@ pub fn take_gradients<B: AutodiffBackend, M: AutodiffModule<B>>(
     grads: &mut GradientsParams,
     module: &M,
 ) -> GradientsParams {
+    // Accumulating into an empty set moves each gradient as it is.
     let mut out = GradientsParams::new();
-    module.visit(&mut Take::<B> {
+    module.visit(&mut Accumulate::<B> {
         into: &mut out,
         from: grads,
         _backend: std::marker::PhantomData,
