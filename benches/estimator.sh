@@ -3,7 +3,7 @@
 # (burn, default CPU backend) against the PyTorch peer (peers/stgcn_torch.py) with the same
 # architecture, hyperparameters, windows, normaliser and affinity, in the same run.
 #
-# Usage: benches/estimator.sh [EPOCHS] [PRESET] [DURATION]
+# Usage: [ROUNDS=3] [THREADS=2] benches/estimator.sh [EPOCHS] [PRESET] [DURATION]
 #   defaults: 3 epochs, the cpu preset (32 filters, window 24), 1 simulated day of
 #   Train-Ticket (41 services, 30 s interval, DeepScaler workload, HPA).
 # THREADS (default 2) is the thread count of both: holoscale's --threads (each batch split
@@ -28,20 +28,39 @@ if [ ! -x .venv-peer/bin/python ]; then
   .venv-peer/bin/pip install --quiet torch pyarrow numpy
 fi
 model=bench-data/tt-model-$preset
-rust=$("$bin" -q bench train --telemetry "$data/telemetry.parquet" --edges "$data/edges.parquet" \
-  --preset "$preset" --epochs "$epochs" --patience 1000 --device "$device" --threads "$threads" \
-  --out "$model" --force)
-peer=$(.venv-peer/bin/python peers/stgcn_torch.py --model "$model" \
-  --telemetry "$data/telemetry.parquet" --epochs "$epochs" --threads "$threads")
-echo "holoscale: $rust"
-echo "pytorch:   $peer"
-python3 - "$rust" "$peer" <<'PY'
-import json, sys
-r, p = json.loads(sys.argv[1]), json.loads(sys.argv[2])
-print(f"training windows/s: holoscale {r['windows_per_s']:.1f} ({r['device']}), "
-      f"PyTorch {p['windows_per_s']:.1f} -> ratio {r['windows_per_s'] / p['windows_per_s']:.2f}x")
-print(f"decision latency p50/p99 ms: holoscale {r['decision_p50_ms']:.2f}/{r['decision_p99_ms']:.2f}, "
-      f"PyTorch {p['decision_p50_ms']:.2f}/{p['decision_p99_ms']:.2f} -> p50 ratio "
-      f"{p['decision_p50_ms'] / r['decision_p50_ms']:.2f}x")
-print(f"test MAE after {r['epochs']} epochs: holoscale {r['test_mae']:.4f}, PyTorch {p['test_mae']:.4f}")
+# ROUNDS (default 3) alternating runs of both; the ratio reported is the median of the
+# rounds' ratios (this machine's throughput moves 10-20% between minutes).
+rounds=${ROUNDS:-3}
+results=()
+for round in $(seq "$rounds"); do
+  rust=$("$bin" -q bench train --telemetry "$data/telemetry.parquet" --edges "$data/edges.parquet" \
+    --preset "$preset" --epochs "$epochs" --patience 1000 --device "$device" --threads "$threads" \
+    --out "$model" --force | tr -d '\n')
+  peer=$(.venv-peer/bin/python peers/stgcn_torch.py --model "$model" \
+    --telemetry "$data/telemetry.parquet" --epochs "$epochs" --threads "$threads" | tr -d '\n')
+  echo "round $round holoscale: $rust"
+  echo "round $round pytorch:   $peer"
+  results+=("$rust" "$peer")
+done
+python3 - "${results[@]}" <<'PY'
+import json, statistics, sys
+runs = [json.loads(x) for x in sys.argv[1:]]
+pairs = list(zip(runs[0::2], runs[1::2]))
+ratios = []
+for i, (r, p) in enumerate(pairs, 1):
+    ratio = r['windows_per_s'] / p['windows_per_s']
+    ratios.append(ratio)
+    print(f"round {i}: training windows/s holoscale {r['windows_per_s']:.1f} ({r['device']}), "
+          f"PyTorch {p['windows_per_s']:.1f} -> {ratio:.2f}x")
+med = statistics.median
+r0 = pairs[-1][0]
+print(f"training windows/s, median of {len(pairs)} rounds: holoscale "
+      f"{med(r['windows_per_s'] for r, _ in pairs):.1f}, PyTorch "
+      f"{med(p['windows_per_s'] for _, p in pairs):.1f}; ratio median {med(ratios):.2f}x "
+      f"(rounds {min(ratios):.2f}-{max(ratios):.2f})")
+print(f"decision latency p50/p99 ms (medians): holoscale "
+      f"{med(r['decision_p50_ms'] for r, _ in pairs):.2f}/{med(r['decision_p99_ms'] for r, _ in pairs):.2f}, "
+      f"PyTorch {med(p['decision_p50_ms'] for _, p in pairs):.2f}/{med(p['decision_p99_ms'] for _, p in pairs):.2f}")
+print(f"test MAE after {r0['epochs']} epochs: holoscale {r0['test_mae']:.4f}, "
+      f"PyTorch {pairs[-1][1]['test_mae']:.4f}; peak RSS holoscale {r0['peak_rss_mib']:.0f} MiB")
 PY

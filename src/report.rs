@@ -548,5 +548,6 @@ pub fn build<B: Backend>(inputs: &ReportInputs<'_, B>) -> Result<Report> {
         latent: found,
         capture: (!capture.rows.is_empty()).then_some(capture),
         notes,
+        scaling: None,
     })
 }

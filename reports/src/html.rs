@@ -52,6 +52,9 @@ pub struct Report {
     pub capture: Option<Table>,
     /// Remarks (warnings of the run, what was left out).
     pub notes: Vec<String>,
+    /// Scalers driven by the model against others (the demo's last stage), shown first
+    /// when present, with a paragraph saying what ran.
+    pub scaling: Option<(String, Table)>,
 }
 
 /// Element ids of the report's sections, in order.
@@ -126,6 +129,98 @@ fn table(t: &Table) -> String {
     out
 }
 
+/// One section of a [`Page`]: a heading, an introduction, settings, tables and figures,
+/// in that order.
+#[derive(Debug, Clone, Default)]
+pub struct Section {
+    /// Element id (`table`, `figures`).
+    pub id: String,
+    /// Heading.
+    pub heading: String,
+    /// Paragraph under the heading (empty for none).
+    pub intro: String,
+    /// (name, value) rows.
+    pub settings: Vec<(String, String)>,
+    /// Tables.
+    pub tables: Vec<Table>,
+    /// Figures.
+    pub figures: Vec<FigureEntry>,
+}
+
+/// A self-contained HTML page of free sections (the scaler evaluation's), in the style of
+/// [`Report`].
+#[derive(Debug, Clone, Default)]
+pub struct Page {
+    /// Page title.
+    pub title: String,
+    /// One line under the title.
+    pub subtitle: String,
+    /// Remarks shown above the sections.
+    pub notes: Vec<String>,
+    /// The sections, in order (the navigation links them).
+    pub sections: Vec<Section>,
+}
+
+fn figure_html(f: &FigureEntry) -> String {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let (w, hgt) = f.rendered.size;
+    format!(
+        "<figure id=\"fig-{stem}\">\n<h3>{title}</h3>\n<img alt=\"{title}\" width=\"{w}\" height=\"{hgt}\" src=\"data:image/png;base64,{data}\">\n<figcaption>{caption}</figcaption>\n</figure>\n",
+        stem = escape(&f.rendered.stem),
+        title = escape(&f.title),
+        data = b64.encode(&f.rendered.png),
+        caption = escape(&f.caption),
+    )
+}
+
+impl Page {
+    /// The page as one HTML document (images as PNG data URIs).
+    pub fn to_html(&self) -> String {
+        let mut h = String::new();
+        h.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
+        h.push_str(&format!("<title>{}</title>\n", escape(&self.title)));
+        h.push_str(&format!("<style>{CSS}</style>\n</head>\n<body>\n"));
+        h.push_str(&format!(
+            "<h1>{}</h1>\n<p class=\"sub\">{}</p>\n<nav>",
+            escape(&self.title),
+            escape(&self.subtitle)
+        ));
+        for s in &self.sections {
+            h.push_str(&format!(
+                "<a href=\"#{}\">{}</a>",
+                escape(&s.id),
+                escape(&s.heading)
+            ));
+        }
+        h.push_str("</nav>\n");
+        for n in &self.notes {
+            h.push_str(&format!("<p class=\"note\">{}</p>\n", escape(n)));
+        }
+        for s in &self.sections {
+            h.push_str(&format!(
+                "<section id=\"{}\">\n<h2>{}</h2>\n",
+                escape(&s.id),
+                escape(&s.heading)
+            ));
+            if !s.intro.is_empty() {
+                h.push_str(&format!("<p>{}</p>\n", escape(&s.intro)));
+            }
+            if !s.settings.is_empty() {
+                h.push_str(&kv_table(&s.settings));
+            }
+            for t in &s.tables {
+                h.push_str(&table(t));
+            }
+            for f in &s.figures {
+                h.push_str(&figure_html(f));
+            }
+            h.push_str("</section>\n");
+        }
+        h.push_str("</body>\n</html>\n");
+        h
+    }
+}
+
 impl Report {
     /// The report as one HTML document; images are PNG data URIs, so the file needs no
     /// network and no other file.
@@ -140,9 +235,19 @@ impl Report {
             escape(&self.title),
             escape(&self.subtitle)
         ));
-        h.push_str("<nav><a href=\"#configuration\">Configuration</a><a href=\"#data\">Data</a><a href=\"#metrics\">Metrics</a><a href=\"#figures\">Figures</a><a href=\"#dependencies\">Dependencies</a></nav>\n");
+        h.push_str("<nav>");
+        if self.scaling.is_some() {
+            h.push_str("<a href=\"#scaling\">Scaling</a>");
+        }
+        h.push_str("<a href=\"#configuration\">Configuration</a><a href=\"#data\">Data</a><a href=\"#metrics\">Metrics</a><a href=\"#figures\">Figures</a><a href=\"#dependencies\">Dependencies</a></nav>\n");
         for n in &self.notes {
             h.push_str(&format!("<p class=\"note\">{}</p>\n", escape(n)));
+        }
+        if let Some((intro, t)) = &self.scaling {
+            h.push_str("<section id=\"scaling\">\n<h2>Scaling</h2>\n");
+            h.push_str(&format!("<p>{}</p>\n", escape(intro)));
+            h.push_str(&table(t));
+            h.push_str("</section>\n");
         }
         h.push_str("<section id=\"configuration\">\n<h2>Configuration</h2>\n<p>The settings the model was trained with and the options of this report.</p>\n");
         h.push_str(&kv_table(&self.configuration));
@@ -192,5 +297,49 @@ impl Report {
         let path = dir.join("report.html");
         write_atomic(&path, self.to_html().as_bytes())?;
         Ok(path)
+    }
+}
+
+#[cfg(test)]
+mod page_tests {
+    use super::*;
+
+    #[test]
+    fn a_page_holds_its_sections_in_order_and_escapes_text() {
+        let page = Page {
+            title: "Scalers on <shop>".into(),
+            subtitle: "one day".into(),
+            notes: vec!["oracle & co".into()],
+            sections: vec![
+                Section {
+                    id: "table".into(),
+                    heading: "Table".into(),
+                    tables: vec![Table {
+                        caption: "c".into(),
+                        header: vec!["scaler".into(), "violations %".into()],
+                        rows: vec![vec!["hpa".into(), "1.5".into()]],
+                    }],
+                    ..Section::default()
+                },
+                Section {
+                    id: "settings".into(),
+                    heading: "Settings".into(),
+                    intro: "what ran".into(),
+                    settings: vec![("interval".into(), "15 s".into())],
+                    ..Section::default()
+                },
+            ],
+        };
+        let html = page.to_html();
+        assert!(html.contains("<title>Scalers on &lt;shop&gt;</title>"));
+        assert!(html.contains("oracle &amp; co"));
+        let (t, s) = (
+            html.find("id=\"table\"").unwrap(),
+            html.find("id=\"settings\"").unwrap(),
+        );
+        assert!(t < s, "sections keep their order");
+        assert!(html.contains("<a href=\"#table\">Table</a><a href=\"#settings\">Settings</a>"));
+        assert!(html.contains("<td class=\"n\">1.5</td>"));
+        assert!(html.contains("<th>interval</th><td>15 s</td>"));
     }
 }

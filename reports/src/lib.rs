@@ -28,6 +28,7 @@ pub mod graph;
 pub mod heatmap;
 pub mod html;
 pub mod number;
+pub mod scaling;
 pub mod series;
 pub mod style;
 

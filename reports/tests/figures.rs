@@ -384,11 +384,32 @@ fn html_report_has_every_section_and_figure() {
             rows: vec![vec!["OD".into(), "0.5".into()]],
         }),
         notes: vec!["a note".into()],
+        scaling: None,
     };
     let html = report.to_html();
     for id in holoscale_reports::html::SECTIONS {
         assert!(html.contains(&format!("<section id=\"{id}\">")), "{id}");
     }
+    assert!(
+        !html.contains("id=\"scaling\""),
+        "no scaling section without one"
+    );
+    // With a scaler comparison, it opens the report, before the configuration.
+    let mut with = report.clone();
+    with.scaling = Some((
+        "deepscaler against hpa".into(),
+        Table {
+            caption: String::new(),
+            header: vec!["scaler".into(), "violations %".into()],
+            rows: vec![vec!["deepscaler".into(), "1.2".into()]],
+        },
+    ));
+    let html2 = with.to_html();
+    let (a, b) = (
+        html2.find("<section id=\"scaling\">").unwrap(),
+        html2.find("<section id=\"configuration\">").unwrap(),
+    );
+    assert!(a < b && html2.contains("deepscaler against hpa"));
     assert_eq!(html.matches("src=\"data:image/png;base64,").count(), 2);
     assert!(html.contains("holoscale report &lt;demo&gt;"));
     assert!(html.contains("<td class=\"n\">0.123</td>"));

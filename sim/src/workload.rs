@@ -10,6 +10,9 @@
 //! - `bursts`: a steady base with sudden bursts that decay within minutes;
 //! - `mix-shift`: the DeepScaler rate with step changes of the request mix every few hours;
 //! - `constant`: the mean of base and peak;
+//! - `surge`: DRPC's surge (section III: 200 to 800 requests/s within about a minute): a
+//!   steady rate at a quarter of the peak (at least the base) that jumps fourfold within a
+//!   minute, holds for 10-30 minutes and falls back over 2-5 minutes, about every two hours;
 //! - `trace:FILE`: a replay of a real trace (per-minute counts such as NASA-HTTP 1995 or
 //!   WorldCup 1998, or Erms' `tps_truth`), time-scaled and mapped onto [base, peak].
 
@@ -37,6 +40,8 @@ pub enum Pattern {
     MixShift,
     /// Constant rate.
     Constant,
+    /// Fourfold surges within a minute (DRPC section III).
+    Surge,
     /// Replay of a trace file, or of an embedded trace (`nasa`, `worldcup`, `erms`).
     Trace {
         /// The trace file, or the name of an embedded trace.
@@ -72,6 +77,7 @@ impl Pattern {
             "bursts" => Pattern::Bursts,
             "mix-shift" => Pattern::MixShift,
             "constant" => Pattern::Constant,
+            "surge" => Pattern::Surge,
             t if t.starts_with("trace:") => Pattern::Trace {
                 path: PathBuf::from(&t["trace:".len()..]),
                 time_scale: 1.0,
@@ -80,7 +86,7 @@ impl Pattern {
                 return Err(Error::param(
                     "pattern",
                     format!(
-                        "unknown pattern `{other}`; use deepscaler, diurnal, bursts, mix-shift, constant or trace:FILE"
+                        "unknown pattern `{other}`; use deepscaler, diurnal, bursts, mix-shift, constant, surge or trace:FILE"
                     ),
                 ));
             }
@@ -95,6 +101,7 @@ impl Pattern {
             Pattern::Bursts => "bursts".into(),
             Pattern::MixShift => "mix-shift".into(),
             Pattern::Constant => "constant".into(),
+            Pattern::Surge => "surge".into(),
             Pattern::Trace { path, .. } => format!("trace:{}", path.display()),
         }
     }
@@ -142,6 +149,7 @@ impl Workload {
             Pattern::Diurnal => diurnal(&mut rng, knots, lo, hi),
             Pattern::Bursts => bursts(&mut rng, knots, lo, hi),
             Pattern::Constant => vec![0.5 * (lo + hi); knots],
+            Pattern::Surge => surge(&mut rng, knots, lo, hi),
             Pattern::Trace { path, time_scale } => replay(path, *time_scale, knots, lo, hi)?,
         };
         let ops = weights.len();
@@ -321,6 +329,32 @@ fn bursts(rng: &mut impl Rng, knots: usize, lo: f64, hi: f64) -> Vec<f64> {
         .collect()
 }
 
+/// DRPC's surge: a steady rate at `max(lo, hi / 4)` with 3% noise that rises fourfold (to
+/// at most `hi`) within one minute, holds 10-30 minutes and falls back over 2-5 minutes;
+/// the first surge starts after 30-60 minutes, the next 60-180 minutes after the last ends.
+fn surge(rng: &mut impl Rng, knots: usize, lo: f64, hi: f64) -> Vec<f64> {
+    let per_min = 60_000.0 / KNOT_MS as f64;
+    let base = lo.max(hi / 4.0);
+    let top = (4.0 * base).min(hi.max(base));
+    let mut out = Vec::with_capacity(knots);
+    let mut quiet = (rng.random_range(30.0..60.0) * per_min) as usize;
+    while out.len() < knots {
+        out.extend(std::iter::repeat_n(0.0, quiet));
+        let rise = per_min.round().max(1.0) as usize;
+        let hold = (rng.random_range(10.0..30.0) * per_min) as usize;
+        let fall = (rng.random_range(2.0..5.0) * per_min).max(1.0) as usize;
+        out.extend((1..=rise).map(|i| i as f64 / rise as f64));
+        out.extend(std::iter::repeat_n(1.0, hold));
+        out.extend((1..=fall).map(|i| 1.0 - i as f64 / fall as f64));
+        quiet = (rng.random_range(60.0..180.0) * per_min) as usize;
+    }
+    out.truncate(knots);
+    out.into_iter()
+        .map(|x| (base + (top - base) * x) * (1.0 + 0.03 * standard_normal(rng)))
+        .map(|v| v.max(0.0))
+        .collect()
+}
+
 /// Reads a trace file, or an embedded trace by name (see [`EMBEDDED_TRACES`]).
 pub fn read_trace(path: &Path) -> Result<(Vec<f64>, f64)> {
     if let Some((_, text)) = EMBEDDED_TRACES.iter().find(|(n, _)| Path::new(n) == path) {
@@ -461,6 +495,29 @@ mod tests {
     }
 
     #[test]
+    fn a_surge_quadruples_the_rate_within_a_minute() {
+        // Base 10, peak 100: steady at 25, surges to 100.
+        let w = build(Pattern::Surge);
+        let rates: Vec<f64> = (0..17_280).map(|k| w.rate(k * 10_000)).collect();
+        let start = rates
+            .windows(2)
+            .position(|p| p[1] > 40.0 && p[0] < 40.0)
+            .expect("a surge within two days");
+        let before = rates[start.saturating_sub(6)..start].iter().sum::<f64>() / 6.0;
+        let after = rates[start + 6..start + 12].iter().sum::<f64>() / 6.0;
+        assert!(
+            (before - 25.0).abs() < 5.0,
+            "steady near a quarter of the peak: {before}"
+        );
+        assert!(
+            (after / before - 4.0).abs() < 0.5,
+            "fourfold: {before} -> {after}"
+        );
+        // From the base to the top within a minute (six 10 s knots).
+        assert!(rates[start + 6] > 90.0, "{:?}", &rates[start..start + 8]);
+    }
+
+    #[test]
     fn patterns_stay_in_range_and_are_seeded() {
         for p in [
             Pattern::DeepScaler,
@@ -468,6 +525,7 @@ mod tests {
             Pattern::Bursts,
             Pattern::MixShift,
             Pattern::Constant,
+            Pattern::Surge,
         ] {
             let w = build(p.clone());
             let rates: Vec<f64> = (0..17_280).map(|k| w.rate(k * 10_000)).collect();

@@ -37,6 +37,9 @@ enum BenchCommand {
     /// Train the estimator for a few epochs: training windows per second, test accuracy and
     /// one-decision latency (p50/p99); compare with `peers/stgcn_torch.py`.
     Train(Box<super::bench_estimator::TrainBenchArgs>),
+    /// Run one scaler on a simulated application: simulated scaler-days per second of one
+    /// run on one thread, and the time of one decision (p50/p99).
+    Scale(super::bench_scale::ScaleBenchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -105,6 +108,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
         BenchCommand::Read(a) => read(a),
         BenchCommand::Simulate(a) => simulate(a),
         BenchCommand::Train(a) => super::bench_estimator::run(*a),
+        BenchCommand::Scale(a) => super::bench_scale::run(a),
     }
 }
 

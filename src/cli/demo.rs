@@ -2,8 +2,9 @@
 //!
 //! Simulates the default application (Online Boutique under DeepScaler's workload pattern,
 //! HPA collecting the data, 30 s telemetry), trains the estimator with EM graph learning,
-//! predicts every window, evaluates against the baselines on the test range, and writes the
-//! HTML report. Each stage calls the same functions as its own command (`simulate`, `train`,
+//! predicts every window, lets the trained model drive DeepScaler's scaler against HPA and
+//! the oracle, evaluates against the baselines on the test range, and writes the HTML
+//! report, which opens with the scalers' comparison. Each stage calls the same functions as its own command (`simulate`, `train`,
 //! `predict`, `report`) with the settings the demo logs as that command's flags, so a user
 //! can re-run any stage.
 
@@ -24,8 +25,11 @@ use holoscale::report::REPORT_DIR;
 use super::TelemetryArgs;
 use super::device::DeviceArg;
 use super::estimate::{parse_baselines, predict_every_window};
+use holoscale::scaler::{ScalerEntry, ScalerKind};
+
 use super::output::print;
 use super::report::{ReportJob, write_report};
+use super::scale::EpisodeArgs;
 use super::simulate::{OracleArg, OutFormat, SimulateArgs, run_to};
 use super::train::{Schedule, train_and_save};
 
@@ -89,7 +93,7 @@ fn heading(k: usize, what: &str, argv: &[String]) {
             }
         })
         .collect();
-    tracing::info!("[{k}/4] {what}: holoscale {}", shown.join(" "));
+    tracing::info!("[{k}/5] {what}: holoscale {}", shown.join(" "));
 }
 
 /// `--threads N` when the demo was given a thread count.
@@ -269,7 +273,96 @@ pub fn run(a: DemoArgs) -> Result<()> {
     ds::io::check_output_file(&predictions, a.force, &[])?;
     predict_every_window(&model, &tel, &predictions, 256, a.device)?;
 
-    // 4. Evaluate against the baselines and write the report.
+    // 4. Scale: the trained model drives the DeepScaler scaler against HPA and the oracle on
+    // the same application and workload, another seed.
+    let scale_seed = (a.seed + 1).to_string();
+    let scalers = format!("deepscaler:{},hpa,oracle", path(&model));
+    heading(
+        4,
+        "scaling with the trained model against HPA and the oracle",
+        &argv(&[
+            "scale",
+            "evaluate",
+            "--app",
+            &a.app,
+            "--duration",
+            &duration,
+            "--seeds",
+            &scale_seed,
+            "--scalers",
+            &scalers,
+        ]),
+    );
+    let episode = EpisodeArgs {
+        app: a.app.clone(),
+        workload: "deepscaler".into(),
+        duration: duration.clone(),
+        rates: None,
+        noise: 0.02,
+        gaps: 0.0,
+        interval: "15s".into(),
+        startup: "by-runtime".into(),
+        metrics_lag: 1,
+        rate_window: 2,
+        stabilisation: "300s".into(),
+        period: "30s".into(),
+        no_frictions: false,
+    };
+    let mut harness = super::scale::harness(&episode)?;
+    harness.scalers = [
+        ScalerKind::DeepScaler(model.clone()),
+        ScalerKind::Hpa(None),
+        ScalerKind::Oracle,
+    ]
+    .into_iter()
+    .map(ScalerEntry::from_kind)
+    .collect();
+    harness.seeds = vec![a.seed + 1];
+    harness.threads = a.threads;
+    let scaled = harness.run(&|_, _| {})?;
+    print(&super::scale::table_text(&harness, &episode, &scaled))?;
+    let scaling = (
+        format!(
+            "The model of this report driving DeepScaler's holistic scaler (decisions every 30 s) against the Kubernetes HPA and the oracle, on {} under the same workload for {duration} (seed {scale_seed}, not the training seed), behind the default control-loop frictions (start-up delays by runtime, a 15 s scrape seen one interval late, 300 s scale-down stabilisation). Violations: request-weighted share of (interval, operation) whose end-to-end latency at the SLO percentile exceeded the SLO. The oracle knows the coming load and is unrealisable.",
+            a.app
+        ),
+        holoscale::reports::html::Table {
+            caption: "Scalers on the same workload".into(),
+            header: [
+                "scaler",
+                "SLO violations %",
+                "time over SLO %",
+                "core-hours",
+                "p95 latency ms",
+                "failed %",
+                "scaling actions",
+            ]
+            .map(String::from)
+            .to_vec(),
+            rows: scaled
+                .table
+                .iter()
+                .map(|r| {
+                    let m = &r.mean;
+                    vec![
+                        if r.oracle {
+                            format!("{} (unrealisable)", r.scaler)
+                        } else {
+                            r.scaler.clone()
+                        },
+                        format!("{:.2}", 100.0 * m.violation_share),
+                        format!("{:.2}", 100.0 * m.violation_time_share),
+                        format!("{:.1}", m.core_hours),
+                        format!("{:.0}", m.p95_latency_ms),
+                        format!("{:.3}", 100.0 * m.failed_share),
+                        format!("{:.0}", m.scaling_actions),
+                    ]
+                })
+                .collect(),
+        },
+    );
+
+    // 5. Evaluate against the baselines and write the report.
     let mut report_argv = argv(&[
         "report",
         "--model",
@@ -292,7 +385,7 @@ pub fn run(a: DemoArgs) -> Result<()> {
     report_argv.extend(argv(force));
     report_argv.extend(threads_argv(a.threads));
     heading(
-        4,
+        5,
         "evaluating against the baselines and writing the report",
         &report_argv,
     );
@@ -318,6 +411,7 @@ pub fn run(a: DemoArgs) -> Result<()> {
         top: holoscale::report::DEFAULT_TOP,
         out: &report_dir,
         device: a.device,
+        scaling: Some(scaling),
     })?;
     print(&format!(
         "wrote {}\n\ndemo finished in {:.0} s. Open {} in a browser; the data, model, predictions and metrics are in {}\n",

@@ -55,6 +55,14 @@ pub const FIELD_FLAGS: &[(&str, &str)] = &[
     ("end_ms", "--end"),
     ("timestamp_unit", "--timestamp-unit"),
     ("max_bytes", "--memory-limit"),
+    // Scalers (holoscale_scaler::Frictions, harness).
+    ("scaler", "--scaler"),
+    ("decision_period_ms", "--period"),
+    ("metrics_lag_intervals", "--metrics-lag"),
+    ("rate_window_intervals", "--rate-window"),
+    ("scale_down_stabilisation_s", "--stabilisation"),
+    ("startup", "--startup"),
+    ("threads", "--threads"),
     // Outputs.
     ("force", "--force"),
     ("resume", "--resume"),

@@ -13,6 +13,7 @@ use holoscale::datasets::{self as ds, time};
 mod apps;
 mod bench;
 mod bench_estimator;
+mod bench_scale;
 mod convert;
 mod demo;
 pub mod device;
@@ -25,6 +26,8 @@ pub mod logging;
 mod measure;
 mod output;
 mod report;
+mod scale;
+mod scale_report;
 mod simulate;
 mod train;
 
@@ -77,6 +80,8 @@ enum Command {
     Apps(apps::AppsArgs),
     /// Simulate an application on a cluster: telemetry, call edges, ground truth.
     Simulate(simulate::SimulateArgs),
+    /// Run autoscalers on a simulated application and compare them (violations, cost).
+    Scale(scale::ScaleArgs),
     /// Measure holoscale's speed (see BENCHMARKS.md).
     Bench(bench::BenchArgs),
 }
@@ -160,6 +165,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Report(a) => report::run(a),
         Command::Apps(a) => apps::run(a),
         Command::Simulate(a) => simulate::run(a),
+        Command::Scale(a) => scale::run(a),
         Command::Bench(a) => bench::run(a),
     }
 }

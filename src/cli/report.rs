@@ -104,6 +104,7 @@ pub fn run(a: ReportArgs) -> Result<()> {
         top: a.top,
         out: &a.out,
         device: a.device,
+        scaling: None,
     };
     let path = write_report(&job)?;
     print(&format!("wrote {}\n", path.display()))
@@ -122,6 +123,8 @@ pub struct ReportJob<'a> {
     pub top: usize,
     pub out: &'a Path,
     pub device: DeviceArg,
+    /// A scaler comparison to open the report with (the demo's).
+    pub scaling: Option<(String, holoscale::reports::html::Table)>,
 }
 
 /// Evaluates the model against the baselines (with a bar per trained baseline) and writes
@@ -142,7 +145,7 @@ fn write_report_on<AB: AutodiffBackend>(
     write_parquet(&ev.rows, &job.out.join("metrics.parquet"))?;
     tracing::info!("drawing the figures");
     let telemetry_name = job.telemetry_path.display().to_string();
-    let report = build(&ReportInputs {
+    let mut report = build(&ReportInputs {
         artifact: &artifact,
         model_dir: job.model,
         telemetry: job.telemetry,
@@ -155,5 +158,6 @@ fn write_report_on<AB: AutodiffBackend>(
         cc: job.cc.clone(),
         top: job.top,
     })?;
+    report.scaling = job.scaling.clone();
     Ok(report.write(job.out)?)
 }

@@ -18,7 +18,7 @@ pub struct SimulateArgs {
     /// A built-in application (`holoscale apps list`; `alibaba:N`) or a TOML spec file.
     #[arg(long, default_value = "online-boutique")]
     pub app: String,
-    /// Workload: deepscaler, diurnal, bursts, mix-shift, constant, trace:FILE, or an embedded
+    /// Workload: deepscaler, diurnal, bursts, mix-shift, constant, surge, trace:FILE, or an embedded
     /// trace: trace:nasa, trace:worldcup, trace:erms.
     #[arg(long, default_value = "deepscaler")]
     pub workload: String,
@@ -101,6 +101,20 @@ pub enum OutFormat {
     Csv,
 }
 
+/// Parses `--rates BASE,PEAK`.
+pub fn parse_rates(r: &str) -> Result<(f64, f64)> {
+    let bad = || usage(format!("--rates `{r}`: expected two numbers BASE,PEAK"));
+    let parts: Vec<f64> = r
+        .split(',')
+        .map(|x| x.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| bad())?;
+    let [lo, hi] = parts[..] else {
+        return Err(bad());
+    };
+    Ok((lo, hi))
+}
+
 /// Parses the arguments into a simulator configuration, checked before anything runs.
 pub fn config(a: &SimulateArgs) -> Result<SimConfig> {
     let mut pattern = Pattern::parse(&a.workload).map_err(|e| usage(cli_text(&e.to_string())))?;
@@ -108,21 +122,7 @@ pub fn config(a: &SimulateArgs) -> Result<SimConfig> {
         Pattern::Trace { time_scale, .. } => *time_scale = a.time_scale,
         _ => refuse_given(&["time_scale"], "applies only to trace: workloads")?,
     }
-    let rates = match &a.rates {
-        Some(r) => {
-            let bad = || usage(format!("--rates `{r}`: expected two numbers BASE,PEAK"));
-            let parts: Vec<f64> = r
-                .split(',')
-                .map(|x| x.trim().parse::<f64>())
-                .collect::<Result<_, _>>()
-                .map_err(|_| bad())?;
-            let [lo, hi] = parts[..] else {
-                return Err(bad());
-            };
-            Some((lo, hi))
-        }
-        None => None,
-    };
+    let rates = a.rates.as_deref().map(parse_rates).transpose()?;
     let cfg = SimConfig {
         tick_ms: time::parse_duration_ms(&a.tick, "--tick")?,
         interval_ms: time::parse_duration_ms(&a.interval, "--interval")?,

@@ -7,6 +7,7 @@ mod notebooks;
 mod prometheus;
 mod report;
 mod safety;
+mod scale;
 mod sim;
 
 use std::path::{Path, PathBuf};

@@ -1,0 +1,27 @@
+//! # holoscale-scaler
+//!
+//! Autoscalers and their evaluation (SPEC 7): an [`Environment`](env::Environment) scalers
+//! act in (the simulator behind the control-loop [`Frictions`] of a real cluster, or any
+//! system that implements the trait), the [`Scaler`] trait, the baselines (`static`, `hpa`,
+//! `aws`, `mmn`, `hab`, `slo`), DeepScaler's estimator-driven holistic scaler
+//! ([`scalers::deepscaler`]), the `oracle` bound, the metrics of DeepScaler's Table II
+//! ([`metrics`]) and the [`Harness`] that runs scalers × seeds side by side.
+//!
+//! A scaler decides from an [`Observation`] alone: no scaler can read the simulator's
+//! oracle or its internal state.
+
+pub mod env;
+pub mod error;
+pub mod frictions;
+pub mod harness;
+pub mod metrics;
+pub mod output;
+pub mod queueing;
+pub mod scalers;
+
+pub use error::{Error, Result};
+pub use frictions::{Frictions, Startup};
+pub use harness::{Evaluation, Harness, Run, RunOptions, RunResult, ScalerEntry, Series, TableRow};
+pub use holoscale_sim::{Action, Observation};
+pub use metrics::RunMetrics;
+pub use scalers::{SCALER_NAMES, Scaler, ScalerKind};
