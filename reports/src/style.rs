@@ -106,12 +106,35 @@ pub fn axis_number(v: f64) -> String {
     if a == 0.0 {
         "0".into()
     } else if a >= 1000.0 {
-        format!("{:.0}k", v / 1000.0)
+        // 1500 is "1.5k", not a second "2k" beside 2000's.
+        let k = v / 1000.0;
+        if (k - k.round()).abs() < 1e-9 || a >= 10_000.0 {
+            format!("{k:.0}k")
+        } else {
+            format!("{k:.1}k")
+        }
     } else if (v - v.round()).abs() < 1e-9 || a >= 10.0 {
         format!("{v:.0}")
     } else if a >= 1.0 {
         format!("{v:.1}")
     } else {
         format!("{v:.2}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn axis_numbers_stay_distinct() {
+        let ticks: Vec<String> = [1000.0, 1500.0, 2000.0, 2500.0, 12_000.0]
+            .iter()
+            .map(|&v| axis_number(v))
+            .collect();
+        assert_eq!(ticks, ["1k", "1.5k", "2k", "2.5k", "12k"]);
+        assert_eq!(axis_number(0.0), "0");
+        assert_eq!(axis_number(2.5), "2.5");
+        assert_eq!(axis_number(0.25), "0.25");
     }
 }
