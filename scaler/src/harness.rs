@@ -104,17 +104,6 @@ impl ScalerEntry {
     }
 }
 
-/// How a run's decisions are applied.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct RunOptions {
-    /// Decision period of scalers that do not set their own, ms.
-    pub default_period_ms: i64,
-    /// Scale-down stabilisation for scalers without their own, seconds (0: none).
-    pub stabilisation_s: f64,
-    /// Keep the per-interval series.
-    pub record_series: bool,
-}
-
 /// One applied replica change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Decision {

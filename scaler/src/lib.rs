@@ -21,7 +21,7 @@ pub mod scalers;
 
 pub use error::{Error, Result};
 pub use frictions::{Frictions, Startup};
-pub use harness::{Evaluation, Harness, Run, RunOptions, RunResult, ScalerEntry, Series, TableRow};
+pub use harness::{Evaluation, Harness, Run, RunResult, ScalerEntry, Series, TableRow};
 pub use holoscale_sim::{Action, Observation};
 pub use metrics::RunMetrics;
 pub use scalers::{SCALER_NAMES, Scaler, ScalerKind};

@@ -609,6 +609,44 @@ mod tests {
     }
 
     #[test]
+    fn a_telemetry_column_as_an_external_metric() {
+        use holoscale_sim::spec::Slo;
+        // `req_rate` as an AverageValue metric, 10 requests/s per pod: 2 ready pods at 60
+        // requests/s in total are 30 per pod, ratio 3: ⌈3 · 2⌉ = 6, which the default
+        // scale-up limit max(2 · 2, 2 + 4) = 6 allows.
+        let mut row = [f64::NAN; 11];
+        row[col::REQ_RATE] = 60.0;
+        let obs = Observation {
+            time_ms: 0,
+            interval_ms: 15_000,
+            services: vec!["api".into()],
+            operation_names: vec![],
+            ready: vec![2],
+            starting: vec![0],
+            cpu_limit: vec![1.0],
+            mem_limit: vec![1e9],
+            bounds: vec![(1, 20)],
+            rows: vec![row],
+            edges: vec![],
+            operations: vec![],
+            slo: Slo {
+                percentile: 95.0,
+                latency_ms: 200.0,
+            },
+        };
+        let cfg = HpaConfig {
+            metric: Metric::Column(col::REQ_RATE),
+            target: 10.0,
+            ..HpaConfig::default()
+        };
+        let mut hpa = Hpa::new(cfg, 1);
+        assert_eq!(hpa.decide(&obs), vec![Action::replicas(0, 6)]);
+        // The CPU metric is missing in that row: the CPU HPA holds.
+        let mut cpu = Hpa::new(HpaConfig::default(), 1);
+        assert!(cpu.decide(&obs).is_empty());
+    }
+
+    #[test]
     fn bounds_and_zero() {
         let mut hpa = Hpa::new(HpaConfig::default(), 1);
         assert_eq!(
