@@ -270,14 +270,26 @@ pub fn build<B: Backend>(inputs: &ReportInputs<'_, B>) -> Result<Report> {
     };
     for m in &models {
         if let Some(r) = overall_row(&ev.rows, m) {
+            let shown = if r.realisable {
+                m.clone()
+            } else {
+                format!("{m} (not realisable)")
+            };
             overall.rows.push(vec![
-                m.clone(),
+                shown,
                 num(r.mae),
                 num(r.rmse),
                 num(r.mape),
                 r.count.to_string(),
             ]);
         }
+    }
+    if ev.models.iter().any(|m| !m.realisable) {
+        notes.push(format!(
+            "Rows marked \"not realisable\" repeat the target's own recent values: {} (`{}` is not among the model's inputs), so they are an upper reference, not a competitor. The trees (gbdt), GRU and T-GCN see the same inputs as the model.",
+            holoscale_estimator::evaluate::NEEDS_TARGET_NOTE,
+            cfg.data.target
+        ));
     }
     if let Some(note) = persistence_note(ev, &own) {
         notes.push(note);

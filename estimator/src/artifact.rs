@@ -147,16 +147,43 @@ struct ServicesFile {
 /// extra JSON files of graph learning, signed by `metadata.json`.
 pub static MODEL_DIR: DirManifest = DirManifest {
     what: "model directory",
-    files: &[
-        "config.json",
-        "metadata.json",
-        "services.json",
-        "normalizer.json",
-        "model.mpk",
-        "affinity.parquet",
-        "training.parquet",
-        "graph_learning.json",
+    files: MODEL_FILES,
+    suffixes: &[],
+    dirs: &[("baselines", &BASELINE_CACHE)],
+    signature: Some(("metadata.json", "\"holoscale_version\"")),
+};
+
+/// The files of a model directory; a cached neural baseline has the same files.
+const MODEL_FILES: &[&str] = &[
+    "config.json",
+    "metadata.json",
+    "services.json",
+    "normalizer.json",
+    "model.mpk",
+    "affinity.parquet",
+    "training.parquet",
+    "graph_learning.json",
+    "baseline_cache.json",
+];
+
+/// `baselines/` of a model directory: the trained baselines `evaluate` keeps
+/// ([`crate::evaluate::EvalOptions::cache`]).
+pub static BASELINE_CACHE: DirManifest = DirManifest {
+    what: "baseline cache",
+    files: &[],
+    suffixes: &[],
+    dirs: &[
+        ("gru", &CACHED_NETWORK),
+        ("tgcn", &CACHED_NETWORK),
+        ("gbdt", &crate::evaluate::CACHED_TREES),
     ],
+    signature: None,
+};
+
+/// A cached neural baseline: a model directory with its cache key.
+pub static CACHED_NETWORK: DirManifest = DirManifest {
+    what: "cached baseline",
+    files: MODEL_FILES,
     suffixes: &[],
     dirs: &[],
     signature: Some(("metadata.json", "\"holoscale_version\"")),

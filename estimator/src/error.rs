@@ -82,6 +82,12 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The gradient-boosted trees baseline could not be built, trained or read.
+    #[error("trees baseline: {message}")]
+    Gbdt {
+        /// What failed, with the booster's own message.
+        message: String,
+    },
     /// Writing Parquet failed.
     #[error("{path}: {message}")]
     Parquet {

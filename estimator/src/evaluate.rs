@@ -1,14 +1,23 @@
 //! Evaluation of a trained estimator and the baselines on the same test windows.
+//!
+//! Trained baselines (GRU, T-GCN, trees) can be cached ([`EvalOptions::cache`]): each is
+//! saved under `baselines/NAME/` of the model directory with a key of the data and the
+//! settings it was trained with, and reused by the next evaluation with the same key.
+
+use std::path::{Path, PathBuf};
 
 use burn::tensor::backend::AutodiffBackend;
 use ndarray::{Array2, Array3};
+use serde::{Deserialize, Serialize};
 
 use crate::artifact::Artifact;
 use crate::baselines::{persistence, seasonal_naive};
+use crate::checkpoint;
 use crate::error::{Error, Result};
+use crate::gbdt::{GbdtConfig, GbdtForecaster, GbdtProgress};
 use crate::inference::round_replicas;
 use crate::metrics::{MetricRow, evaluate as metric_rows};
-use crate::pipeline::{TrainOptions, train};
+use crate::pipeline::{TrainOptions, fingerprint, train};
 use crate::training::{EpochReport, ModelKind, affinity_tensor, predict_windows};
 use holoscale_datasets::tensor::{Split, WindowOptions, WindowSpec, Windowed};
 use holoscale_datasets::{CallEdges, Telemetry};
@@ -24,15 +33,19 @@ pub enum Baseline {
     Gru,
     /// Graph convolution + GRU, trained on the same split.
     Tgcn,
+    /// Gradient-boosted trees on window statistics ([`crate::gbdt`]), trained on the same
+    /// split.
+    Gbdt,
 }
 
 impl Baseline {
     /// Every baseline.
-    pub const ALL: [Baseline; 4] = [
+    pub const ALL: [Baseline; 5] = [
         Baseline::Persistence,
         Baseline::SeasonalNaive,
         Baseline::Gru,
         Baseline::Tgcn,
+        Baseline::Gbdt,
     ];
 
     /// Name in tables.
@@ -42,8 +55,28 @@ impl Baseline {
             Baseline::SeasonalNaive => "seasonal-naive",
             Baseline::Gru => "gru",
             Baseline::Tgcn => "tgcn",
+            Baseline::Gbdt => "gbdt",
         }
     }
+
+    /// Whether the baseline repeats the target's own recent values (persistence, seasonal
+    /// naive). Such a baseline is realisable at run time only when the target is an observed
+    /// column among the model's inputs; for a label no cluster reports (the simulator's
+    /// `optimal_replicas`, an operator's hindsight annotation) it is an upper reference.
+    pub fn needs_target_history(self) -> bool {
+        matches!(self, Baseline::Persistence | Baseline::SeasonalNaive)
+    }
+}
+
+/// How a trained baseline's progress is reported to [`evaluate`]'s caller.
+#[derive(Debug, Clone, Copy)]
+pub enum BaselineProgress<'a> {
+    /// A neural baseline finished an epoch.
+    Epoch(&'a EpochReport),
+    /// The trees finished a boosting round.
+    Round(GbdtProgress),
+    /// The baseline was read from the cache instead of trained.
+    Cached,
 }
 
 /// Options of [`evaluate`].
@@ -61,6 +94,37 @@ pub struct EvalOptions {
     /// Threads the predictions and the baselines' training are split over
     /// ([`crate::parallel`]; 0: one per core).
     pub threads: usize,
+    /// Settings of the trees baseline.
+    pub gbdt: GbdtConfig,
+    /// Directory of cached trained baselines (`baselines/` of the model directory); `None`
+    /// trains them afresh and keeps nothing.
+    pub cache: Option<PathBuf>,
+}
+
+impl Default for EvalOptions {
+    fn default() -> Self {
+        EvalOptions {
+            baselines: Baseline::ALL.to_vec(),
+            season: 1,
+            rounded: false,
+            baseline_epochs: None,
+            threads: 0,
+            gbdt: GbdtConfig::default(),
+            cache: None,
+        }
+    }
+}
+
+/// What one evaluated model is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ModelInfo {
+    /// Name in the rows.
+    pub name: String,
+    /// Whether it could run in a live cluster: it uses only what the cluster reports. False
+    /// for persistence and seasonal naive of a target that is not among the inputs.
+    pub realisable: bool,
+    /// Why it is not realisable, or how it was obtained (trained, cached), for the table.
+    pub note: Option<String>,
 }
 
 /// Predictions of every model on the test windows, in target units, with the truth.
@@ -76,9 +140,74 @@ pub struct Evaluation {
     pub predictions: Vec<(String, Array3<f64>)>,
     /// Metric rows of every model.
     pub rows: Vec<MetricRow>,
+    /// Every model of `predictions`, in the same order.
+    pub models: Vec<ModelInfo>,
+    /// Whether the target is one of the model's input features (observed at run time).
+    pub target_observed: bool,
     /// Messages (baselines trained on the fly, and so on).
     pub notes: Vec<String>,
 }
+
+/// The note of a model that needs the target's own recent values, which are not observable.
+pub const NEEDS_TARGET_NOTE: &str =
+    "needs the target's own recent values, which a live cluster does not report";
+
+/// The key file of a cached baseline.
+const CACHE_KEY_FILE: &str = "baseline_cache.json";
+
+#[derive(Debug, Serialize, Deserialize)]
+struct CacheKey {
+    key: String,
+    baseline: String,
+    epochs: usize,
+}
+
+fn read_cache_key(dir: &Path) -> Option<CacheKey> {
+    let text = std::fs::read_to_string(dir.join(CACHE_KEY_FILE)).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+fn io_err(path: &Path, action: &'static str) -> impl FnOnce(std::io::Error) -> Error {
+    let path = path.to_path_buf();
+    move |source| Error::Io {
+        path,
+        action,
+        source,
+    }
+}
+
+/// Writes the trees into `cache/gbdt` through a temporary directory renamed into place.
+fn save_trees(cache: &Path, trees: &GbdtForecaster, key: &CacheKey) -> Result<()> {
+    std::fs::create_dir_all(cache).map_err(io_err(cache, "create"))?;
+    let tmp = cache.join(".holoscale-gbdt.tmp");
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp).map_err(io_err(&tmp, "remove"))?;
+    }
+    std::fs::create_dir(&tmp).map_err(io_err(&tmp, "create"))?;
+    trees.save(&tmp)?;
+    let key_path = tmp.join(CACHE_KEY_FILE);
+    std::fs::write(
+        &key_path,
+        serde_json::to_string_pretty(key).expect("cache keys serialise"),
+    )
+    .map_err(io_err(&key_path, "write"))?;
+    let target = cache.join("gbdt");
+    if target.exists() {
+        holoscale_datasets::io::check_output_dir(&target, true, &CACHED_TREES, &[])?;
+        std::fs::remove_dir_all(&target).map_err(io_err(&target, "remove"))?;
+    }
+    std::fs::rename(&tmp, &target).map_err(io_err(&target, "rename into place"))
+}
+
+/// A cached trees baseline: the key file and one ensemble per horizon step.
+pub static CACHED_TREES: holoscale_datasets::io::DirManifest =
+    holoscale_datasets::io::DirManifest {
+        what: "cached trees baseline",
+        files: &[CACHE_KEY_FILE],
+        suffixes: &[".hbm"],
+        dirs: &[],
+        signature: Some((CACHE_KEY_FILE, "\"key\"")),
+    };
 
 /// Evaluates `artifact` on the test split of `tel` (the split of its training), with the
 /// baselines of `opts` on the same windows. Neural baselines are trained here with the
@@ -90,7 +219,7 @@ pub fn evaluate<B: AutodiffBackend>(
     edges: Option<&CallEdges>,
     opts: &EvalOptions,
     device: &B::Device,
-    progress: &mut dyn FnMut(&str, &EpochReport),
+    progress: &mut (dyn FnMut(&str, BaselineProgress<'_>) + Send),
 ) -> Result<Evaluation> {
     let cfg = &artifact.config.data;
     let spec = WindowSpec::try_new(cfg.window, cfg.horizon, 1)?;
@@ -164,15 +293,109 @@ pub fn evaluate<B: AutodiffBackend>(
         predictions.push((format!("{name}-rounded"), round(&own)));
     }
     predictions.push((name, own));
+    let target_observed = cfg.features.iter().any(|f| f == &cfg.target);
+    let data_key = fingerprint(tel, &cfg.features, &cfg.target);
+    let edges_key = edges.map(|e| checkpoint::key(&format!("{:?}", e.aggregate())));
+    let mut infos: Vec<ModelInfo> = predictions
+        .iter()
+        .map(|(n, _)| ModelInfo {
+            name: n.clone(),
+            realisable: true,
+            note: None,
+        })
+        .collect();
+    let mut push = |predictions: &mut Vec<(String, Array3<f64>)>,
+                    name: String,
+                    p: Array3<f64>,
+                    realisable: bool,
+                    note: Option<String>| {
+        infos.push(ModelInfo {
+            name: name.clone(),
+            realisable,
+            note,
+        });
+        predictions.push((name, p));
+    };
     for b in &opts.baselines {
+        let b_name = b.name().to_string();
+        let unobserved =
+            (b.needs_target_history() && !target_observed).then(|| NEEDS_TARGET_NOTE.to_string());
+        let realisable = unobserved.is_none();
         match b {
-            Baseline::Persistence => {
-                predictions.push((b.name().into(), denorm(&persistence(&data, &starts))?))
-            }
-            Baseline::SeasonalNaive => predictions.push((
-                b.name().into(),
+            Baseline::Persistence => push(
+                &mut predictions,
+                b_name,
+                denorm(&persistence(&data, &starts))?,
+                realisable,
+                unobserved,
+            ),
+            Baseline::SeasonalNaive => push(
+                &mut predictions,
+                b_name,
                 denorm(&seasonal_naive(&data, &starts, opts.season))?,
-            )),
+                realisable,
+                unobserved,
+            ),
+            Baseline::Gbdt => {
+                let key = CacheKey {
+                    key: checkpoint::key(&(
+                        env!("CARGO_PKG_VERSION"),
+                        "gbdt",
+                        &data_key,
+                        (&data.spec, &data.splits, &data.target_name, &data.features),
+                        &opts.gbdt,
+                    )),
+                    baseline: b_name.clone(),
+                    epochs: 0,
+                };
+                let cached = opts.cache.as_ref().and_then(|c| {
+                    let dir = c.join("gbdt");
+                    read_cache_key(&dir)
+                        .filter(|k| k.key == key.key)
+                        .and_then(|_| {
+                            GbdtForecaster::load(
+                                &dir,
+                                data.spec.horizon,
+                                opts.gbdt.clone(),
+                                data.spec.input,
+                                data.features.clone(),
+                                data.services.clone(),
+                            )
+                            .ok()
+                        })
+                });
+                let (trees, how) = match cached {
+                    Some(t) => {
+                        progress(&b_name, BaselineProgress::Cached);
+                        (t, "read from the cache")
+                    }
+                    None => {
+                        let t = GbdtForecaster::fit(&data, &opts.gbdt, opts.threads, &mut |p| {
+                            progress("gbdt", BaselineProgress::Round(p))
+                        })?;
+                        if let Some(c) = &opts.cache {
+                            save_trees(c, &t, &key)?;
+                        }
+                        (t, "trained on the same split")
+                    }
+                };
+                let p = denorm(&trees.predict(&data, &starts)?)?;
+                notes.push(format!(
+                    "gbdt {how} ({} boosting rounds kept per horizon step: {:?})",
+                    opts.gbdt.rounds,
+                    trees.rounds_kept()
+                ));
+                if opts.rounded {
+                    push(
+                        &mut predictions,
+                        "gbdt-rounded".into(),
+                        round(&p),
+                        true,
+                        None,
+                    );
+                }
+                push(&mut predictions, b_name, p, true, None);
+            }
             Baseline::Gru | Baseline::Tgcn => {
                 let kind = if *b == Baseline::Gru {
                     ModelKind::Gru
@@ -197,19 +420,65 @@ pub fn evaluate<B: AutodiffBackend>(
                     threads: opts.threads,
                     ..TrainOptions::default()
                 };
-                let trained = train::<B>(tel, edges, &train_opts, device, &mut |r| {
-                    progress(b.name(), r)
-                })?;
+                let key = checkpoint::key(&(
+                    env!("CARGO_PKG_VERSION"),
+                    &b_name,
+                    &data_key,
+                    (&data.spec, &data.splits, &data.target_name, &data.features),
+                    &train_opts.train,
+                    (
+                        cfg.stride,
+                        opts.threads,
+                        meta.min_replicas,
+                        meta.max_replicas,
+                    ),
+                    &edges_key,
+                ));
+                let cache_dir = opts.cache.as_ref().map(|c| c.join(&b_name));
+                let cached = cache_dir.as_ref().and_then(|dir| {
+                    let k = read_cache_key(dir).filter(|k| k.key == key)?;
+                    let a = Artifact::<B::InnerBackend>::load(dir, inner_device).ok()?;
+                    Some((a, k.epochs))
+                });
+                let (model_artifact, epochs, how) = match cached {
+                    Some((a, epochs)) => {
+                        progress(&b_name, BaselineProgress::Cached);
+                        (a, epochs, "read from the cache")
+                    }
+                    None => {
+                        let trained = train::<B>(tel, edges, &train_opts, device, &mut |r| {
+                            progress(b.name(), BaselineProgress::Epoch(r))
+                        })?;
+                        let mut a = trained.artifact;
+                        let epochs = a.history.len();
+                        if let Some(dir) = &cache_dir {
+                            if let Some(parent) = dir.parent() {
+                                std::fs::create_dir_all(parent)
+                                    .map_err(io_err(parent, "create"))?;
+                            }
+                            let entry = CacheKey {
+                                key: key.clone(),
+                                baseline: b_name.clone(),
+                                epochs,
+                            };
+                            a.extra_json.push((
+                                CACHE_KEY_FILE.to_string(),
+                                serde_json::to_value(&entry).expect("cache keys serialise"),
+                            ));
+                            a.save(dir, true)?;
+                        }
+                        (a, epochs, "trained on the same split")
+                    }
+                };
                 // Without edges, T-GCN uses the estimator's affinity.
                 let affinity: Array2<f64> = if edges.is_some() {
-                    trained.artifact.affinity.clone()
+                    model_artifact.affinity.clone()
                 } else {
                     artifact.affinity.clone()
                 };
                 let a_b = affinity_tensor::<B::InnerBackend>(&affinity, inner_device);
-                let model = trained.artifact.model;
                 let p = denorm(&predict_windows(
-                    &model,
+                    &model_artifact.model,
                     &data,
                     &starts,
                     &a_b,
@@ -217,21 +486,30 @@ pub fn evaluate<B: AutodiffBackend>(
                     256,
                     opts.threads,
                 ))?;
-                notes.push(format!(
-                    "{} trained for {} epochs on the same split",
-                    b.name(),
-                    trained.artifact.history.len()
-                ));
+                notes.push(format!("{b_name} {how} ({epochs} epochs)"));
                 if opts.rounded {
-                    predictions.push((format!("{}-rounded", b.name()), round(&p)));
+                    push(
+                        &mut predictions,
+                        format!("{b_name}-rounded"),
+                        round(&p),
+                        true,
+                        None,
+                    );
                 }
-                predictions.push((b.name().into(), p));
+                push(&mut predictions, b_name, p, true, None);
             }
         }
     }
     let mut rows = Vec::new();
-    for (model, p) in &predictions {
-        rows.extend(metric_rows(model, &data.services, p, &truth));
+    for ((model, p), info) in predictions.iter().zip(&infos) {
+        rows.extend(
+            metric_rows(model, &data.services, p, &truth)
+                .into_iter()
+                .map(|r| MetricRow {
+                    realisable: info.realisable,
+                    ..r
+                }),
+        );
     }
     Ok(Evaluation {
         services: data.services.clone(),
@@ -242,6 +520,8 @@ pub fn evaluate<B: AutodiffBackend>(
         truth,
         predictions,
         rows,
+        models: infos,
+        target_observed,
         notes,
     })
 }

@@ -24,6 +24,7 @@ pub mod checkpoint;
 pub mod data;
 pub mod error;
 pub mod evaluate;
+pub mod gbdt;
 pub mod inference;
 pub mod metrics;
 pub mod model;

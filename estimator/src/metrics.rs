@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, Float64Array, StringArray, UInt64Array};
+use arrow::array::{ArrayRef, BooleanArray, Float64Array, StringArray, UInt64Array};
 use arrow::datatypes::{DataType, Field, Schema};
 use ndarray::Array3;
 use serde::Serialize;
@@ -30,6 +30,10 @@ pub struct MetricRow {
     pub mape: f64,
     /// Values counted in MAE and RMSE.
     pub count: usize,
+    /// Whether the model could run in a live cluster (false for persistence and seasonal
+    /// naive of a target that is not among the inputs; see
+    /// [`crate::evaluate::ModelInfo::realisable`]).
+    pub realisable: bool,
 }
 
 #[derive(Default, Clone, Copy)]
@@ -68,6 +72,7 @@ impl Acc {
             rmse: nan_div(self.sq, self.n).sqrt(),
             mape: 100.0 * nan_div(self.pct, self.n_pct),
             count: self.n,
+            realisable: true,
         }
     }
 }
@@ -120,7 +125,7 @@ pub fn evaluate(
 }
 
 /// Writes metric rows as Parquet (columns `model`, `service`, `horizon`, `mae`, `rmse`,
-/// `mape`, `count`; a metric with no values to average is null), atomically.
+/// `mape`, `count`, `realisable`; a metric with no values to average is null), atomically.
 pub fn write_parquet(rows: &[MetricRow], path: &Path) -> Result<()> {
     let schema = Arc::new(Schema::new(vec![
         Field::new("model", DataType::Utf8, false),
@@ -130,6 +135,7 @@ pub fn write_parquet(rows: &[MetricRow], path: &Path) -> Result<()> {
         Field::new("rmse", DataType::Float64, true),
         Field::new("mape", DataType::Float64, true),
         Field::new("count", DataType::UInt64, false),
+        Field::new("realisable", DataType::Boolean, false),
     ]));
     let metric = |g: fn(&MetricRow) -> f64| -> ArrayRef {
         Arc::new(Float64Array::from(
@@ -151,6 +157,9 @@ pub fn write_parquet(rows: &[MetricRow], path: &Path) -> Result<()> {
         metric(|r| r.mape),
         Arc::new(UInt64Array::from_iter_values(
             rows.iter().map(|r| r.count as u64),
+        )),
+        Arc::new(BooleanArray::from(
+            rows.iter().map(|r| r.realisable).collect::<Vec<_>>(),
         )),
     ];
     crate::artifact::write_batch(path, schema, cols, Vec::new())

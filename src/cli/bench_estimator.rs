@@ -115,6 +115,7 @@ fn bench_on<AB: AutodiffBackend>(
             rounded: false,
             baseline_epochs: None,
             threads: a.train.threads,
+            ..EvalOptions::default()
         },
         &device,
         &mut |_, _| {},

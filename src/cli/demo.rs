@@ -405,6 +405,8 @@ pub fn run(a: DemoArgs) -> Result<()> {
             rounded: false,
             baseline_epochs: Some(epochs),
             threads: a.threads,
+            cache: Some(super::estimate::baseline_cache(&model)),
+            ..EvalOptions::default()
         },
         baselines: &baselines,
         cc: CcOptions::default(),

@@ -8,12 +8,14 @@ use clap::{Args, ValueEnum};
 
 use holoscale::datasets::{self as ds, time};
 use holoscale::estimator::artifact::model_files;
-use holoscale::estimator::evaluate::{Baseline, EvalOptions, Evaluation, evaluate};
+use holoscale::estimator::evaluate::{
+    Baseline, BaselineProgress, EvalOptions, Evaluation, evaluate,
+};
 use holoscale::estimator::metrics::MetricRow;
 use holoscale::estimator::{Artifact, Estimator};
 
 use super::device::{DeviceArg, on_device};
-use super::logging::{Bar, EpochBar};
+use super::logging::{Bar, EpochBar, RoundBar};
 use super::output::{Table, num, print, print_json};
 use super::{TelemetryArgs, refuse_given, split_list, usage};
 
@@ -175,7 +177,7 @@ pub struct EvaluateArgs {
     /// Call edges for the T-GCN baseline's invocation graph (default: the model's affinity).
     #[arg(long)]
     pub edges: Option<PathBuf>,
-    /// Baselines: all, none, or a list of persistence, seasonal-naive, gru, tgcn.
+    /// Baselines: all, none, or a list of persistence, seasonal-naive, gru, tgcn, gbdt.
     #[arg(long, default_value = "all")]
     pub baselines: String,
     /// Season of the seasonal-naive baseline.
@@ -187,6 +189,11 @@ pub struct EvaluateArgs {
     /// Also score rounded replicas (SPEC 3 rule) of the neural models.
     #[arg(long)]
     pub rounded: bool,
+    /// Train the GRU, T-GCN and trees baselines afresh and keep nothing (by default they
+    /// are kept in the model's baselines/ directory and reused when the data and settings
+    /// are the same).
+    #[arg(long)]
+    pub no_cache: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = MetricFormat::Table)]
     pub format: MetricFormat,
@@ -212,7 +219,7 @@ pub fn parse_baselines(text: &str) -> Result<Vec<Baseline>> {
             .iter()
             .map(|b| {
                 Baseline::ALL.into_iter().find(|x| x.name() == b).ok_or_else(|| {
-                    usage(format!("--baselines: unknown baseline `{b}`; use persistence, seasonal-naive, gru, tgcn, all or none"))
+                    usage(format!("--baselines: unknown baseline `{b}`; use persistence, seasonal-naive, gru, tgcn, gbdt, all or none"))
                 })
             })
             .collect(),
@@ -255,6 +262,7 @@ pub fn eval_options(
         rounded,
         baseline_epochs,
         threads,
+        ..EvalOptions::default()
     };
     Ok((list, season_ms, opts))
 }
@@ -274,6 +282,9 @@ pub fn evaluate_cmd(a: EvaluateArgs) -> Result<()> {
     } else {
         refuse_given(&["force"], "applies only with --out")?;
     }
+    if !a.no_cache {
+        opts.cache = Some(baseline_cache(&a.model));
+    }
     let tel = a.data.load()?;
     let edges = a.edges.as_deref().map(ds::io::read_edges).transpose()?;
     opts.season = (season_ms / tel.interval_ms()).max(1) as usize;
@@ -286,7 +297,28 @@ pub fn evaluate_cmd(a: EvaluateArgs) -> Result<()> {
     ))
 }
 
-/// [`evaluate`] with one epoch bar per neural baseline trained on the way; logs its notes.
+/// Where the trained baselines of the model in `model_dir` are kept.
+pub fn baseline_cache(model_dir: &Path) -> PathBuf {
+    model_dir.join("baselines")
+}
+
+/// The bar of one trained baseline.
+enum BaselineBar {
+    Epochs(EpochBar),
+    Rounds(RoundBar),
+}
+
+impl BaselineBar {
+    fn finish(&self) {
+        match self {
+            BaselineBar::Epochs(b) => b.finish(),
+            BaselineBar::Rounds(b) => b.finish(),
+        }
+    }
+}
+
+/// [`evaluate`] with one bar per baseline trained on the way (epochs of the neural ones,
+/// boosting rounds of the trees); logs its notes.
 pub fn evaluate_with_bars<AB: AutodiffBackend>(
     artifact: &Artifact<AB::InnerBackend>,
     tel: &ds::Telemetry,
@@ -294,18 +326,38 @@ pub fn evaluate_with_bars<AB: AutodiffBackend>(
     opts: &EvalOptions,
     device: &AB::Device,
 ) -> Result<Evaluation> {
-    let bars: std::cell::RefCell<Vec<(String, EpochBar)>> = Default::default();
-    let ev = evaluate::<AB>(artifact, tel, edges, opts, device, &mut |name, r| {
-        let mut bars = bars.borrow_mut();
-        if bars.last().is_none_or(|(n, _)| n != name) {
+    let bars: std::sync::Mutex<Vec<(String, BaselineBar)>> = Default::default();
+    let ev = evaluate::<AB>(artifact, tel, edges, opts, device, &mut |name, p| {
+        let mut bars = bars.lock().expect("progress lock");
+        let fresh = bars.last().is_none_or(|(n, _)| n != name);
+        if fresh {
             if let Some((_, b)) = bars.last() {
                 b.finish();
             }
-            bars.push((name.to_string(), EpochBar::new(name, r.max_epochs)));
+            match p {
+                BaselineProgress::Epoch(r) => bars.push((
+                    name.to_string(),
+                    BaselineBar::Epochs(EpochBar::new(name, r.max_epochs)),
+                )),
+                BaselineProgress::Round(r) => bars.push((
+                    name.to_string(),
+                    BaselineBar::Rounds(RoundBar::new(name, r.rounds)),
+                )),
+                BaselineProgress::Cached => {
+                    tracing::info!(
+                        "{name}: trained before on the same data and settings; read from the model's baseline cache"
+                    );
+                    return;
+                }
+            }
         }
-        bars.last().expect("pushed").1.update(name, r);
+        match (&bars.last().expect("pushed").1, p) {
+            (BaselineBar::Epochs(b), BaselineProgress::Epoch(r)) => b.update(name, r),
+            (BaselineBar::Rounds(b), BaselineProgress::Round(r)) => b.update(name, &r),
+            _ => {}
+        }
     })?;
-    if let Some((_, b)) = bars.borrow().last() {
+    if let Some((_, b)) = bars.lock().expect("progress lock").last() {
         b.finish();
     }
     for note in &ev.notes {
@@ -330,24 +382,22 @@ fn evaluate_on<AB: AutodiffBackend>(
     match a.format {
         MetricFormat::Json => print_json(&ev.rows),
         MetricFormat::Csv => {
-            let mut out = String::from("model,service,horizon,mae,rmse,mape,count\n");
+            let mut out = String::from("model,service,horizon,mae,rmse,mape,count,realisable\n");
             for r in &ev.rows {
                 out.push_str(&format!(
-                    "{},{},{},{},{},{},{}\n",
-                    r.model, r.service, r.horizon, r.mae, r.rmse, r.mape, r.count
+                    "{},{},{},{},{},{},{},{}\n",
+                    r.model, r.service, r.horizon, r.mae, r.rmse, r.mape, r.count, r.realisable
                 ));
             }
             print(&out)
         }
-        MetricFormat::Table => print(&render_table(
-            &ev.rows,
-            &artifact.config.data.target,
-            ev.times_ms.len(),
-        )),
+        MetricFormat::Table => print(&render_table(&ev, &artifact.config.data.target)),
     }
 }
 
-fn render_table(rows: &[MetricRow], target: &str, windows: usize) -> String {
+fn render_table(ev: &Evaluation, target: &str) -> String {
+    let rows = &ev.rows;
+    let windows = ev.times_ms.len();
     let overall: Vec<&MetricRow> = rows
         .iter()
         .filter(|r| r.service == "all" && r.horizon == 0)
@@ -355,11 +405,48 @@ fn render_table(rows: &[MetricRow], target: &str, windows: usize) -> String {
     let mut out = format!(
         "{target} on {windows} test windows (MAE and RMSE where the truth is non-zero, MAPE where it exceeds 0.5)\n\n"
     );
+    let mark = |m: &str| {
+        if ev.models.iter().any(|i| i.name == m && !i.realisable) {
+            format!("{m} (*)")
+        } else {
+            m.to_string()
+        }
+    };
     let mut t = Table::new(&["model", "MAE", "RMSE", "MAPE %"]);
     for r in &overall {
-        t.row(&[r.model.clone(), num(r.mae), num(r.rmse), num(r.mape)]);
+        t.row(&[mark(&r.model), num(r.mae), num(r.rmse), num(r.mape)]);
     }
     out.push_str(&t.render());
+    if ev.models.iter().any(|i| !i.realisable) {
+        out.push_str(&format!(
+            "(*) not realisable: {}; `{target}` is not among the model's inputs, so this row is an upper reference, not a competitor\n",
+            holoscale::estimator::evaluate::NEEDS_TARGET_NOTE
+        ));
+    }
+    let steps: Vec<usize> = {
+        let mut s: Vec<usize> = rows.iter().map(|r| r.horizon).filter(|&h| h > 0).collect();
+        s.sort_unstable();
+        s.dedup();
+        s
+    };
+    if !steps.is_empty() {
+        let mut header = vec!["MAE per horizon step".to_string()];
+        header.extend(overall.iter().map(|r| mark(&r.model)));
+        let mut t = Table::new(&header);
+        for k in &steps {
+            let mut row = vec![k.to_string()];
+            for r in &overall {
+                let v = rows
+                    .iter()
+                    .find(|x| x.model == r.model && x.service == "all" && x.horizon == *k)
+                    .map_or(f64::NAN, |x| x.mae);
+                row.push(num(v));
+            }
+            t.row(&row);
+        }
+        out.push('\n');
+        out.push_str(&t.render());
+    }
     let models: Vec<&str> = overall.iter().map(|r| r.model.as_str()).collect();
     let mut services: Vec<&str> = Vec::new();
     for r in rows.iter().filter(|r| r.service != "all") {

@@ -161,3 +161,59 @@ impl EpochBar {
         }
     }
 }
+
+/// A bar of boosting rounds for the trees baseline: one line per horizon step when no bar is
+/// drawn.
+pub struct RoundBar {
+    bar: Option<ProgressBar>,
+    step: Mutex<usize>,
+}
+
+impl RoundBar {
+    pub fn new(label: &str, rounds: usize) -> RoundBar {
+        let bar = Bar::draws().then(|| {
+            let b =
+                ProgressBar::with_draw_target(Some(rounds as u64), ProgressDrawTarget::stderr());
+            b.set_style(
+                ProgressStyle::with_template(
+                    "{prefix:>8} {msg} round {pos}/{len} [{bar:24}] (early stopping may end it sooner)",
+                )
+                .expect("static template")
+                .progress_chars("=> "),
+            );
+            b.set_prefix(label.to_string());
+            b
+        });
+        RoundBar {
+            bar,
+            step: Mutex::new(0),
+        }
+    }
+
+    pub fn update(&self, label: &str, p: &holoscale::estimator::gbdt::GbdtProgress) {
+        let mut step = self.step.lock().expect("progress lock");
+        let new_step = *step != p.step;
+        *step = p.step;
+        match &self.bar {
+            Some(b) => {
+                if new_step {
+                    b.set_message(format!("horizon step {}/{}", p.step, p.steps));
+                }
+                b.set_position(p.round as u64);
+            }
+            None if new_step => tracing::info!(
+                "{label}: training horizon step {}/{} (at most {} rounds)",
+                p.step,
+                p.steps,
+                p.rounds
+            ),
+            None => {}
+        }
+    }
+
+    pub fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+}

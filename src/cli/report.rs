@@ -41,7 +41,7 @@ pub struct ReportArgs {
     /// Replace the files of an existing report directory.
     #[arg(long)]
     pub force: bool,
-    /// Baselines: all, none, or a list of persistence, seasonal-naive, gru, tgcn.
+    /// Baselines: all, none, or a list of persistence, seasonal-naive, gru, tgcn, gbdt.
     #[arg(long, default_value = "all")]
     pub baselines: String,
     /// Season of the seasonal-naive baseline.
@@ -65,11 +65,17 @@ pub struct ReportArgs {
     /// Threads each batch is split over (0: one per core).
     #[arg(long, value_name = "N", default_value_t = 0, env = "HOLOSCALE_THREADS")]
     pub threads: usize,
+    /// Train the baselines afresh and keep nothing (see `evaluate --no-cache`).
+    #[arg(long)]
+    pub no_cache: bool,
 }
 
 pub fn run(a: ReportArgs) -> Result<()> {
     let (_, season_ms, mut evaluation) =
         eval_options(&a.baselines, &a.season, a.baseline_epochs, false, a.threads)?;
+    if !a.no_cache {
+        evaluation.cache = Some(super::estimate::baseline_cache(&a.model));
+    }
     let edges_path = a.edges.clone().or_else(|| {
         let p = a.data.telemetry.with_file_name("edges.parquet");
         p.is_file().then_some(p)

@@ -153,6 +153,7 @@ fn library_report(model: &Path, telemetry: &Path) -> String {
         rounded: false,
         baseline_epochs: None,
         threads: 0,
+        ..EvalOptions::default()
     };
     let ev = evaluate::<CpuAutodiff>(
         &artifact,

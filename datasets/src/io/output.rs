@@ -151,8 +151,14 @@ fn foreign_entries(
     let shown = |name: &str| rel.join(name).display().to_string();
     for (name, kind) in &names {
         if kind.is_dir() {
+            // A subdirectory being written (`.NAME.partial`, `.holoscale-NAME.tmp`) left by
+            // a killed process is holoscale's when NAME is one of the manifest's.
+            let staging_of = |d: &str| {
+                name == &format!(".{d}.partial") || name == &format!(".holoscale-{d}.tmp")
+            };
             match manifest.dirs.iter().find(|(d, _)| d == name) {
                 Some((_, sub)) => foreign_entries(&dir.join(name), sub, &rel.join(name), out)?,
+                None if manifest.dirs.iter().any(|(d, _)| staging_of(d)) => {}
                 None => out.push(format!("{}/", shown(name))),
             }
             continue;
@@ -227,6 +233,9 @@ mod tests {
             r#"{"holoscale_version": "0.1.0"}"#,
         );
         write(&dir.join(".holoscale-abc.tmp"), "x");
+        // Subdirectories of the manifest left half-written by a killed process.
+        write(&dir.join(".inner.partial/a.json"), "x");
+        write(&dir.join(".holoscale-inner.tmp/a.json"), "x");
         let err = check_output_dir(&dir, false, &OUTER, &[])
             .unwrap_err()
             .to_string();
@@ -250,12 +259,15 @@ mod tests {
         write(&dir.join("notes.txt"), "mine");
         write(&dir.join("inner/a.json"), "not signed");
         write(&dir.join("photos/cat.jpg"), "mine");
+        // A staging name of a directory the manifest does not know is the user's.
+        write(&dir.join(".photos.partial/dog.jpg"), "mine");
         let err = check_output_dir(&dir, true, &OUTER, &[])
             .unwrap_err()
             .to_string();
         for found in [
             "notes.txt",
             "photos/",
+            ".photos.partial/",
             "no inner/a.json written by holoscale",
         ] {
             assert!(err.contains(found), "{found} in {err}");
@@ -263,6 +275,7 @@ mod tests {
         // Without the signature, even holoscale's file names are not enough.
         std::fs::remove_file(dir.join("notes.txt")).unwrap();
         std::fs::remove_dir_all(dir.join("photos")).unwrap();
+        std::fs::remove_dir_all(dir.join(".photos.partial")).unwrap();
         std::fs::remove_dir_all(dir.join("inner")).unwrap();
         write(&dir.join("run.json"), "{}");
         let err = check_output_dir(&dir, true, &OUTER, &[])
