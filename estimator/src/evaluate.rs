@@ -381,7 +381,7 @@ pub fn evaluate<B: AutodiffBackend>(
                 };
                 let p = denorm(&trees.predict(&data, &starts)?)?;
                 notes.push(format!(
-                    "gbdt {how} ({} boosting rounds kept per horizon step: {:?})",
+                    "gbdt {how} (boosting rounds kept per horizon step, of at most {}: {:?})",
                     opts.gbdt.rounds,
                     trees.rounds_kept()
                 ));

@@ -197,6 +197,53 @@ fn train_predict_evaluate_on_simulated_online_boutique() {
         "stgcn {stgcn} vs gru {gru} (persistence {persistence}, seasonal naive {seasonal})"
     );
     assert!(stgcn < tgcn, "stgcn {stgcn} vs tgcn {tgcn}");
+    // The trees see the same inputs and are the estimator's realisable reference. Measured
+    // here (8 epochs): stgcn 0.396, GRU 0.332, trees 0.147 (2.7x); issue 19 wants 1.25x at
+    // the default settings, which the estimator does not reach yet (BENCHMARKS.md,
+    // "Estimator accuracy against realisable baselines").
+    let gbdt = overall_mae(&rows, "gbdt");
+    assert!(
+        stgcn <= 3.5 * gbdt,
+        "stgcn {stgcn} vs gbdt {gbdt}: the estimator fell further behind the trees"
+    );
+    assert!(
+        gbdt < gru,
+        "the trees {gbdt} learned less than the GRU {gru}"
+    );
+    // The label is not an input: persistence and seasonal naive are marked not realisable.
+    for r in &rows {
+        let realisable = !matches!(r["model"].as_str(), Some("persistence" | "seasonal-naive"));
+        assert_eq!(r["realisable"], realisable, "{r}");
+    }
+    // The trained baselines were kept: a second evaluation reads them and agrees.
+    let again = run(
+        holoscale()
+            .args([
+                "evaluate",
+                "--baselines",
+                "gru,tgcn,gbdt",
+                "--format",
+                "json",
+            ])
+            .arg("--model")
+            .arg(&model)
+            .arg("--telemetry")
+            .arg(&tel)
+            .arg("--edges")
+            .arg(&edges),
+        true,
+    );
+    assert_eq!(
+        stderr(&again)
+            .matches("read from the model's baseline cache")
+            .count(),
+        3,
+        "{}",
+        stderr(&again)
+    );
+    let cached: Vec<Value> = serde_json::from_str(&stdout(&again)).unwrap();
+    assert_eq!(overall_mae(&cached, "gbdt"), gbdt);
+    assert_eq!(overall_mae(&cached, "gru"), gru);
 
     // A model refuses telemetry of other services, naming them.
     let other = dir.path().join("bookinfo");
