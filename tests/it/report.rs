@@ -38,7 +38,9 @@ fn check_report(dir: &Path) -> String {
         FIGURES.len()
     );
     assert!(html.contains("Latent dependencies found"));
-    assert!(html.contains("<td>persistence</td>"));
+    // The label is not an input: persistence is shown as an upper reference.
+    assert!(html.contains("<td>persistence (not realisable)</td>"));
+    assert!(html.contains("not a competitor"));
     // Self-contained: nothing is fetched.
     assert!(!html.contains("src=\"http") && !html.contains("href=\"http"));
     assert!(dir.join("metrics.parquet").is_file());
