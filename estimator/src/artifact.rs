@@ -106,7 +106,8 @@ pub struct Artifact<B: Backend> {
     pub extra_json: Vec<(String, serde_json::Value)>,
 }
 
-fn io(path: &Path, action: &'static str) -> impl FnOnce(std::io::Error) -> Error {
+/// The error of a failed file operation `action` on `path`.
+pub(crate) fn io(path: &Path, action: &'static str) -> impl FnOnce(std::io::Error) -> Error {
     let path = path.to_path_buf();
     move |source| Error::Io {
         path,

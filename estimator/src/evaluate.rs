@@ -10,7 +10,7 @@ use burn::tensor::backend::AutodiffBackend;
 use ndarray::{Array2, Array3};
 use serde::{Deserialize, Serialize};
 
-use crate::artifact::Artifact;
+use crate::artifact::{Artifact, io as io_err};
 use crate::baselines::{persistence, seasonal_naive};
 use crate::checkpoint;
 use crate::error::{Error, Result};
@@ -123,7 +123,7 @@ pub struct ModelInfo {
     /// Whether it could run in a live cluster: it uses only what the cluster reports. False
     /// for persistence and seasonal naive of a target that is not among the inputs.
     pub realisable: bool,
-    /// Why it is not realisable, or how it was obtained (trained, cached), for the table.
+    /// Why it is not realisable ([`NEEDS_TARGET_NOTE`]); `None` for a realisable model.
     pub note: Option<String>,
 }
 
@@ -165,15 +165,6 @@ struct CacheKey {
 fn read_cache_key(dir: &Path) -> Option<CacheKey> {
     let text = std::fs::read_to_string(dir.join(CACHE_KEY_FILE)).ok()?;
     serde_json::from_str(&text).ok()
-}
-
-fn io_err(path: &Path, action: &'static str) -> impl FnOnce(std::io::Error) -> Error {
-    let path = path.to_path_buf();
-    move |source| Error::Io {
-        path,
-        action,
-        source,
-    }
 }
 
 /// Writes the trees into `cache/gbdt` through a temporary directory renamed into place.

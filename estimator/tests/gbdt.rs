@@ -203,7 +203,7 @@ fn trees_beat_persistence_of_the_request_rate_ten_steps_ahead() {
     let pred = trees.predict(&data, test).unwrap();
     let last = persistence(&data, test);
     let (gbdt, naive) = (mae_at(&data, test, &pred, 9), mae_at(&data, test, &last, 9));
-    // Measured: 6.95 against 8.44 req/s at step 10 (0.82x); 6.46 against 8.01 at step 1.
+    // Measured: 6.95 against 8.44 req/s at step 10 (0.82x).
     assert!(
         gbdt < 0.9 * naive,
         "at step 10 the trees' MAE {gbdt:.3} req/s is not below 0.9x persistence's {naive:.3}"
