@@ -94,7 +94,8 @@ pub struct EvalOptions {
     /// Threads the predictions and the baselines' training are split over
     /// ([`crate::parallel`]; 0: one per core).
     pub threads: usize,
-    /// Settings of the trees baseline.
+    /// Settings of the trees baseline; its seed is replaced by the model's training seed, as
+    /// the GRU and T-GCN baselines train with it too.
     pub gbdt: GbdtConfig,
     /// Directory of cached trained baselines (`baselines/` of the model directory); `None`
     /// trains them afresh and keeps nothing.
@@ -328,13 +329,17 @@ pub fn evaluate<B: AutodiffBackend>(
                 unobserved,
             ),
             Baseline::Gbdt => {
+                let gbdt = GbdtConfig {
+                    seed: artifact.config.train.seed,
+                    ..opts.gbdt.clone()
+                };
                 let key = CacheKey {
                     key: checkpoint::key(&(
                         env!("CARGO_PKG_VERSION"),
                         "gbdt",
                         &data_key,
                         (&data.spec, &data.splits, &data.target_name, &data.features),
-                        &opts.gbdt,
+                        &gbdt,
                     )),
                     baseline: b_name.clone(),
                     epochs: 0,
@@ -347,7 +352,7 @@ pub fn evaluate<B: AutodiffBackend>(
                             GbdtForecaster::load(
                                 &dir,
                                 data.spec.horizon,
-                                opts.gbdt.clone(),
+                                gbdt.clone(),
                                 data.spec.input,
                                 data.features.clone(),
                                 data.services.clone(),
@@ -361,7 +366,7 @@ pub fn evaluate<B: AutodiffBackend>(
                         (t, "read from the cache")
                     }
                     None => {
-                        let t = GbdtForecaster::fit(&data, &opts.gbdt, opts.threads, &mut |p| {
+                        let t = GbdtForecaster::fit(&data, &gbdt, opts.threads, &mut |p| {
                             progress("gbdt", BaselineProgress::Round(p))
                         })?;
                         if let Some(c) = &opts.cache {
@@ -373,7 +378,7 @@ pub fn evaluate<B: AutodiffBackend>(
                 let p = denorm(&trees.predict(&data, &starts)?)?;
                 notes.push(format!(
                     "gbdt {how} (boosting rounds kept per horizon step, of at most {}: {:?})",
-                    opts.gbdt.rounds,
+                    gbdt.rounds,
                     trees.rounds_kept()
                 ));
                 if opts.rounded {

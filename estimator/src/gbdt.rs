@@ -57,7 +57,7 @@ pub struct GbdtConfig {
     pub lags: Vec<usize>,
     /// Steps of the "recent mean" column.
     pub recent: usize,
-    /// Seed of the row subsampling.
+    /// Seed of the row subsampling (`evaluate` sets the model's training seed).
     pub seed: u64,
     /// Row subsample ratio per tree.
     pub subsample: f64,

@@ -46,7 +46,8 @@ pub struct TrainOptions {
     pub preset: Preset,
     /// Network.
     pub kind: ModelKind,
-    /// Optimisation.
+    /// Optimisation (default: [`TrainConfig::cpu`], holoscale's settings for the default
+    /// preset; [`TrainConfig::new`] is DeepScaler's).
     pub train: TrainConfig,
     /// Replica bounds of the rounding rule.
     pub min_replicas: u32,
@@ -59,6 +60,15 @@ pub struct TrainOptions {
     /// Threads each training batch (and each validation pass) is split over
     /// ([`crate::parallel`]); 0, the default: one per core.
     pub threads: usize,
+    /// Width of the estimator's learned service embedding
+    /// ([`StgcnConfig::service_embedding`]); `None`: none, as in the paper.
+    pub service_embedding: Option<usize>,
+    /// The estimator's per-service output gain and offset ([`StgcnConfig::service_head`]).
+    pub service_head: bool,
+    /// When the target is one of the features, the estimator predicts its change from the
+    /// last value in the window ([`StgcnConfig::residual_feature`]); ignored, with a note,
+    /// when it is not.
+    pub relative: bool,
 }
 
 impl Default for TrainOptions {
@@ -72,12 +82,15 @@ impl Default for TrainOptions {
             split: SplitSpec::default(),
             preset: Preset::Cpu,
             kind: ModelKind::Stgcn,
-            train: TrainConfig::new(),
+            train: TrainConfig::cpu(),
             min_replicas: 1,
             max_replicas: None,
             skip_missing: false,
             checkpoint: None,
             threads: 0,
+            service_embedding: None,
+            service_head: false,
+            relative: false,
         }
     }
 }
@@ -217,7 +230,16 @@ pub fn prepare(
         Preset::Cpu => StgcnConfig::cpu(n, features.len()),
         Preset::Paper => StgcnConfig::new(n, features.len()),
     }
-    .with_horizon(opts.horizon);
+    .with_horizon(opts.horizon)
+    .with_service_embedding(opts.service_embedding.filter(|&w| w > 0))
+    .with_service_head(opts.service_head.then_some(true));
+    let residual = features.iter().position(|f| f == &target);
+    if opts.relative && residual.is_none() && opts.kind == ModelKind::Stgcn {
+        notes.push(format!(
+            "relative: the target `{target}` is not an input feature, so the estimator predicts its level"
+        ));
+    }
+    let stgcn = stgcn.with_residual_feature(residual.filter(|_| opts.relative));
     let window = opts.window.unwrap_or(stgcn.window);
     let spec = WindowSpec::try_new(window, opts.horizon, opts.stride)?;
     let data = Windowed::new(

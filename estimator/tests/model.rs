@@ -383,3 +383,167 @@ fn the_same_seed_gives_the_same_numbers() {
     let (c, _) = run(6);
     assert_ne!(a, c, "another seed should give other initial weights");
 }
+
+#[test]
+fn the_service_head_and_embedding_compute_what_they_say() {
+    let (b, tau, n, f, h, width) = (2, 5, 3, 2, 2, 3);
+    let cfg = StgcnConfig::new(n, f)
+        .with_window(tau)
+        .with_horizon(h)
+        .with_cheb_filters(4)
+        .with_time_filters(4)
+        .with_service_embedding(Some(width))
+        .with_service_head(Some(true));
+    let mut model = cfg.init::<B>(&dev());
+    let x = Tensor::<B, 4>::from_data(
+        TensorData::new(
+            (0..b * tau * n * f)
+                .map(|i| (i as f32 * 0.37).sin())
+                .collect(),
+            [b, tau, n, f],
+        ),
+        &dev(),
+    );
+    let a = Tensor::<B, 2>::eye(n, &dev());
+    let head = model.head.take().expect("configured head");
+    // The head starts as the identity.
+    let bare = values(model.forecast(x.clone(), a.clone()));
+    model.head = Some(head);
+    close(
+        &values(model.forecast(x.clone(), a.clone())),
+        &bare.iter().map(|&v| v as f64).collect::<Vec<_>>(),
+        1e-6,
+    );
+    // Gain g[n, k] and offset o[n, k]: out[b, k, n] = g[n, k] · bare[b, k, n] + o[n, k].
+    let gain: Vec<f32> = (0..n * h).map(|i| 0.5 + i as f32).collect();
+    let offset: Vec<f32> = (0..n * h).map(|i| i as f32 - 2.0).collect();
+    let head = model.head.as_mut().unwrap();
+    head.gain = Param::from_tensor(t2(&gain, [n, h]));
+    head.offset = Param::from_tensor(t2(&offset, [n, h]));
+    let got = values(model.forecast(x.clone(), a.clone()));
+    let mut want = Vec::new();
+    for bi in 0..b {
+        for k in 0..h {
+            for j in 0..n {
+                let i = (bi * h + k) * n + j;
+                want.push(gain[j * h + k] as f64 * bare[i] as f64 + offset[j * h + k] as f64);
+            }
+        }
+    }
+    close(&got, &want, 1e-5);
+    // The embedding is the same network fed the embedding as extra input columns.
+    let embedding = model.embedding.take().expect("configured embedding");
+    let e = embedding.val();
+    let extended = Tensor::cat(
+        vec![
+            x.clone(),
+            e.reshape([1, 1, n, width]).expand([b, tau, n, width]),
+        ],
+        3,
+    );
+    let without = values(model.forecast(extended, a.clone()));
+    model.embedding = Some(embedding);
+    let levels = values(model.forecast(x.clone(), a.clone()));
+    close(
+        &levels,
+        &without.iter().map(|&v| v as f64).collect::<Vec<_>>(),
+        1e-5,
+    );
+    // Relative: the output plus feature 1's last value in the window, at every step.
+    model.residual_feature = Some(1);
+    let xs = values(x.clone());
+    let mut want = Vec::new();
+    for bi in 0..b {
+        for k in 0..h {
+            for j in 0..n {
+                let last = xs[((bi * tau + tau - 1) * n + j) * f + 1];
+                want.push((levels[(bi * h + k) * n + j] + last) as f64);
+            }
+        }
+    }
+    close(&values(model.forecast(x, a)), &want, 1e-5);
+}
+
+/// Two services with the same inputs and different constant targets (1 and 3 replicas).
+fn twins(steps: usize) -> holoscale_datasets::Telemetry {
+    let v = ndarray::Array3::from_shape_fn((steps, 2, 2), |(t, s, c)| {
+        if c == 0 {
+            5.0 + 3.0 * (t as f64 * 0.4).sin()
+        } else {
+            [1.0, 3.0][s]
+        }
+    });
+    holoscale_datasets::Telemetry::try_new(
+        "twins",
+        0,
+        30_000,
+        vec!["a".into(), "b".into()],
+        vec!["req_rate".into(), "optimal_replicas".into()],
+        v,
+    )
+    .unwrap()
+}
+
+#[test]
+fn only_the_service_options_tell_identical_services_apart() {
+    // With the same inputs and a symmetric (identity) affinity, the faithful network gives
+    // both services the same output p, so its L1 error per window is at least
+    // (|p − 1| + |p − 3|) / 2 ≥ 1 replica whatever it learns. The head (or the embedding)
+    // lets it fit both.
+    let tel = twins(120);
+    let mut opts = tiny_options(60);
+    opts.target = Some("optimal_replicas".into());
+    opts.features = Some(vec!["req_rate".into()]);
+    let mae = |opts: &TrainOptions| {
+        let trained = train::<AB>(&tel, None, opts, &dev(), &mut |_| {}).unwrap();
+        let std = holoscale_estimator::training::target_std(&trained.data);
+        let best = trained
+            .artifact
+            .history
+            .iter()
+            .map(|e| e.train_loss)
+            .fold(f64::INFINITY, f64::min);
+        best * std
+    };
+    let faithful = mae(&opts);
+    assert!(
+        faithful >= 0.999,
+        "faithful MAE {faithful} below the bound of 1"
+    );
+    for (embedding, head) in [(None, true), (Some(4), false)] {
+        let mut o = opts.clone();
+        o.service_embedding = embedding;
+        o.service_head = head;
+        let m = mae(&o);
+        assert!(
+            m < 0.25,
+            "embedding {embedding:?}, head {head}: MAE {m} (faithful {faithful})"
+        );
+    }
+}
+
+#[test]
+fn a_model_with_the_service_options_saves_and_loads() {
+    let tel = waves(80);
+    let mut opts = tiny_options(2);
+    opts.service_embedding = Some(3);
+    opts.service_head = true;
+    let trained = train::<AB>(&tel, None, &opts, &dev(), &mut |_| {}).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("model");
+    trained.artifact.save(&path, false).unwrap();
+    let back = Artifact::<B>::load(&path, &dev()).unwrap();
+    assert_eq!(back.config, trained.artifact.config);
+    let holoscale_estimator::training::AnyModel::Stgcn(m) = &back.model else {
+        panic!("not the estimator")
+    };
+    assert!(
+        m.embedding.is_some() && m.head.is_some(),
+        "options lost on load"
+    );
+    let before = Estimator::from_artifact(trained.artifact, dev())
+        .predict_next(&tel)
+        .unwrap();
+    let after = Estimator::load(&path).unwrap().predict_next(&tel).unwrap();
+    assert_eq!(before.values, after.values);
+}

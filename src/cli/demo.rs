@@ -208,7 +208,7 @@ pub fn run(a: DemoArgs) -> Result<()> {
 
     // 2. Train with EM graph learning.
     let opts = TrainOptions {
-        train: holoscale::estimator::TrainConfig::new().with_seed(a.seed),
+        train: holoscale::estimator::TrainConfig::cpu().with_seed(a.seed),
         threads: a.threads,
         ..TrainOptions::default()
     };

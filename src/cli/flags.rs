@@ -24,6 +24,7 @@ pub const FIELD_FLAGS: &[(&str, &str)] = &[
     ("learning_rate", "--lr"),
     ("weight_decay", "--weight-decay"),
     ("batch_size", "--batch"),
+    ("cosine_t_max", "--cosine-t-max"),
     ("max_epochs", "--epochs"),
     ("patience", "--patience"),
     // Graph learning (holoscale_graphlearn::EmConfig, GraphSources).

@@ -72,12 +72,21 @@ pub struct TrainArgs {
     /// Most epochs.
     #[arg(long, default_value_t = 100)]
     pub epochs: usize,
-    /// Windows per batch.
-    #[arg(long, default_value_t = 64)]
-    pub batch: usize,
-    /// Learning rate.
-    #[arg(long, default_value_t = 1e-3)]
-    pub lr: f64,
+    /// Windows per batch (default: 16 with the cpu preset, DeepScaler's 64 with
+    /// `--preset paper` or `--faithful`).
+    #[arg(long)]
+    pub batch: Option<usize>,
+    /// Learning rate (default: 3e-3 with the cpu preset, DeepScaler's 1e-3 with
+    /// `--preset paper` or `--faithful`).
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// Half-period of the cosine learning-rate schedule, epochs.
+    #[arg(long, value_name = "EPOCHS", default_value_t = 15)]
+    pub cosine_t_max: usize,
+    /// DeepScaler's released optimisation settings (batch 64, learning rate 1e-3) and none
+    /// of holoscale's network options, at the preset's sizes: the faithful configuration.
+    #[arg(long, conflicts_with_all = ["service_embedding", "service_head", "relative"])]
+    pub faithful: bool,
     /// Adam weight decay.
     #[arg(long, default_value_t = 1e-4)]
     pub weight_decay: f64,
@@ -87,6 +96,18 @@ pub struct TrainArgs {
     /// Seed.
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
+    /// Give the estimator a learned embedding of this width per service, appended to its
+    /// inputs (holoscale's option, not the paper's; 0: none).
+    #[arg(long, value_name = "WIDTH", default_value_t = 0)]
+    pub service_embedding: usize,
+    /// Give the estimator a learned gain and offset per service on its output (holoscale's
+    /// option, not the paper's).
+    #[arg(long)]
+    pub service_head: bool,
+    /// When the target is one of the feature columns, predict its change from the last
+    /// value in the window (holoscale's option, as the trees baseline does).
+    #[arg(long)]
+    pub relative: bool,
     /// Fewest replicas a prediction rounds to.
     #[arg(long, default_value_t = 1)]
     pub min_replicas: u32,
@@ -176,18 +197,29 @@ impl TrainArgs {
                 ModelArg::Gru => ModelKind::Gru,
                 ModelArg::Tgcn => ModelKind::Tgcn,
             },
-            train: TrainConfig::new()
-                .with_max_epochs(self.epochs)
-                .with_batch_size(self.batch)
-                .with_learning_rate(self.lr)
-                .with_weight_decay(self.weight_decay)
-                .with_patience(self.patience)
-                .with_seed(self.seed),
+            train: {
+                let base = if self.faithful || self.preset == PresetArg::Paper {
+                    TrainConfig::new()
+                } else {
+                    TrainConfig::cpu()
+                };
+                let batch = self.batch.unwrap_or(base.batch_size);
+                let lr = self.lr.unwrap_or(base.learning_rate);
+                base.with_batch_size(batch).with_learning_rate(lr)
+            }
+            .with_max_epochs(self.epochs)
+            .with_cosine_t_max(self.cosine_t_max)
+            .with_weight_decay(self.weight_decay)
+            .with_patience(self.patience)
+            .with_seed(self.seed),
             min_replicas: self.min_replicas,
             max_replicas: self.max_replicas,
             skip_missing: self.skip_missing,
             threads: self.threads,
             checkpoint: None,
+            service_embedding: Some(self.service_embedding).filter(|&w| w > 0),
+            service_head: self.service_head,
+            relative: self.relative,
         };
         check_setting(opts.train.check())?;
         Ok(opts)
@@ -563,8 +595,37 @@ mod tests {
         let a = parse(&["--epochs", "5", "--seed", "3", "--em-iterations", "4"]);
         assert_eq!(
             a.options().unwrap().train,
-            TrainConfig::new().with_max_epochs(5).with_seed(3)
+            TrainConfig::cpu().with_max_epochs(5).with_seed(3)
         );
         assert_eq!(a.graph.config().iterations, 4);
+    }
+
+    #[test]
+    fn faithful_and_the_paper_preset_take_deepscalers_optimisation_settings() {
+        let train = |extra: &[&str]| parse(extra).options().unwrap().train;
+        assert_eq!(
+            (train(&[]).batch_size, train(&[]).learning_rate),
+            (16, 3e-3)
+        );
+        for flags in [&["--faithful"][..], &["--preset", "paper"]] {
+            assert_eq!(train(flags), TrainConfig::new(), "{flags:?}");
+        }
+        // An explicit setting wins over either.
+        let t = train(&["--faithful", "--batch", "32", "--lr", "2e-3"]);
+        assert_eq!((t.batch_size, t.learning_rate), (32, 2e-3));
+        assert_eq!(train(&["--cosine-t-max", "40"]).cosine_t_max, 40);
+        // The faithful network has none of holoscale's options.
+        let o = parse(&["--service-embedding", "4", "--service-head"])
+            .options()
+            .unwrap();
+        assert_eq!((o.service_embedding, o.service_head), (Some(4), true));
+        let mut argv = vec!["train", "--telemetry", "t", "--out", "m", "--faithful"];
+        argv.push("--service-head");
+        assert!(
+            Cmd::try_parse_from(argv).is_err(),
+            "--faithful with --service-head"
+        );
+        assert!(parse(&["--relative"]).options().unwrap().relative);
+        assert!(!parse(&[]).options().unwrap().relative);
     }
 }

@@ -26,17 +26,12 @@ fn train_predict_evaluate_on_simulated_online_boutique() {
     let edges = sim.join("edges.parquet");
     let model = dir.path().join("model");
 
-    // Train with the defaults (target optimal_replicas, the cpu preset), a few epochs.
+    // Train with the defaults (target optimal_replicas, the cpu preset, early stopping) on
+    // two threads, so that the figures below are the same on any machine.
     let out = run(
         holoscale()
-            .args([
-                "-q",
-                "train",
-                "--no-graph-learning",
-                "--epochs",
-                "8",
-                "--telemetry",
-            ])
+            .env("HOLOSCALE_THREADS", "2")
+            .args(["-q", "train", "--no-graph-learning", "--telemetry"])
             .arg(&tel)
             .arg("--edges")
             .arg(&edges)
@@ -135,6 +130,7 @@ fn train_predict_evaluate_on_simulated_online_boutique() {
     let metrics = dir.path().join("metrics.parquet");
     let out = run(
         holoscale()
+            .env("HOLOSCALE_THREADS", "2")
             .args(["-q", "evaluate", "--baselines", "all", "--format", "json"])
             .arg("--model")
             .arg(&model)
@@ -165,11 +161,9 @@ fn train_predict_evaluate_on_simulated_online_boutique() {
         11
     );
     assert!(metrics.exists());
-    // Learning happened: the validation MAE of the last epoch is well below the first's,
-    // and the estimator is within reach of the GRU baseline trained the same way. (On this
-    // integer label persistence is near the best any model does, and 12 hours and 8 epochs
-    // are far from the full run; the figures of the full, documented run are in
-    // BENCHMARKS.md, "Estimator accuracy".)
+    // Learning happened: the best validation MAE is well below the first epoch's (0.329
+    // after the first epoch, 0.153 at best, measured: with the cpu preset's batch 16 and
+    // rate 3e-3 the first epoch already takes 280 steps).
     let history = ParquetRecordBatchReaderBuilder::try_new(
         File::open(model.join("training.parquet")).unwrap(),
     )
@@ -189,21 +183,22 @@ fn train_predict_evaluate_on_simulated_online_boutique() {
         .to_vec();
     let best = val_mae.iter().cloned().fold(f64::INFINITY, f64::min);
     assert!(
-        best < 0.5 * val_mae[0],
+        best < 0.6 * val_mae[0],
         "validation MAE per epoch {val_mae:?}"
     );
+    // Issue 19's tests: at the default settings the estimator is no worse than the GRU
+    // trained the same way, and within a stated factor of the trees, which see the same
+    // inputs. Measured here: stgcn 0.2344, GRU 0.2419 (0.97x), trees 0.1468 (1.60x; the
+    // issue's goal is 1.25x, not reached: BENCHMARKS.md, "Estimator accuracy against
+    // realisable baselines"), T-GCN 0.3938.
     assert!(
-        stgcn <= 1.5 * gru,
+        stgcn <= gru,
         "stgcn {stgcn} vs gru {gru} (persistence {persistence}, seasonal naive {seasonal})"
     );
     assert!(stgcn < tgcn, "stgcn {stgcn} vs tgcn {tgcn}");
-    // The trees see the same inputs and are the estimator's realisable reference. Measured
-    // here (8 epochs): stgcn 0.396, GRU 0.332, trees 0.147 (2.7x); issue 19 wants 1.25x at
-    // the default settings, which the estimator does not reach yet (BENCHMARKS.md,
-    // "Estimator accuracy against realisable baselines").
     let gbdt = overall_mae(&rows, "gbdt");
     assert!(
-        stgcn <= 3.5 * gbdt,
+        stgcn <= 1.7 * gbdt,
         "stgcn {stgcn} vs gbdt {gbdt}: the estimator fell further behind the trees"
     );
     assert!(
@@ -218,6 +213,7 @@ fn train_predict_evaluate_on_simulated_online_boutique() {
     // The trained baselines were kept: a second evaluation reads them and agrees.
     let again = run(
         holoscale()
+            .env("HOLOSCALE_THREADS", "2")
             .args([
                 "evaluate",
                 "--baselines",

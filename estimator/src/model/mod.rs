@@ -4,6 +4,15 @@
 //! normalised affinity (eq. 13) and ReLU, a length-preserving time convolution, a residual
 //! 1×1 projection of the block input, ReLU, and LayerNorm over channels (eq. 14). A final
 //! map, shared by all services, takes each service's window × channels to the horizon.
+//!
+//! Two options that are holoscale's, not the paper's, both off in the faithful network
+//! (`None`): a learned embedding per service appended to its input features at every time
+//! step ([`StgcnConfig::service_embedding`]), and a per-service gain and offset on the output
+//! ([`StgcnConfig::service_head`]). With weights shared by every service and one
+//! standardisation per feature, the faithful network maps the same inputs to the same
+//! output whatever the service; a service's own capacity (requests per replica) has to be
+//! inferred from the other features. The embedding lets the shared weights tell the
+//! services apart.
 
 pub mod attention;
 pub mod cheb;
@@ -209,6 +218,17 @@ pub struct StgcnConfig {
     /// Time-convolution kernel.
     #[config(default = 5)]
     pub time_kernel: usize,
+    /// Width of a learned per-service embedding appended to the input features at every
+    /// time step (holoscale's option; `None` or 0, as in the paper: no embedding).
+    pub service_embedding: Option<usize>,
+    /// A learned gain and offset per service and horizon step on the output (holoscale's
+    /// option; `None` or `false`, as in the paper: the output map alone).
+    pub service_head: Option<bool>,
+    /// Predict the change from the last value in the window of this input feature, the
+    /// target's own column when the target is an input (holoscale's option, as the trees
+    /// baseline does; `None`, as in the paper: the level itself). The target and the
+    /// feature share one standardisation, so the change is added in standardised units.
+    pub residual_feature: Option<usize>,
 }
 
 impl StgcnConfig {
@@ -220,15 +240,26 @@ impl StgcnConfig {
             .with_time_filters(32)
     }
 
+    /// Width of the service embedding (0: none).
+    pub fn embedding_width(&self) -> usize {
+        self.service_embedding.unwrap_or(0)
+    }
+
+    /// Whether the network has the per-service output gain and offset.
+    pub fn has_service_head(&self) -> bool {
+        self.service_head.unwrap_or(false)
+    }
+
     /// Initialises the network.
     pub fn init<B: Backend>(&self, device: &B::Device) -> Stgcn<B> {
+        let width = self.embedding_width();
         let blocks = (0..self.blocks)
             .map(|i| {
                 StBlockConfig {
                     window: self.window,
                     services: self.services,
                     channels_in: if i == 0 {
-                        self.features
+                        self.features + width
                     } else {
                         self.time_filters
                     },
@@ -240,11 +271,37 @@ impl StgcnConfig {
                 .init(device)
             })
             .collect();
+        // The embedding starts at the scale of a standardised feature; the head starts as
+        // the identity, so an initialised network computes what the faithful one would on
+        // the same features plus the embedding.
+        let embedding = (width > 0).then(|| {
+            Initializer::Normal {
+                mean: 0.0,
+                std: 1.0,
+            }
+            .init([self.services, width], device)
+        });
+        let head = self.has_service_head().then(|| ServiceHead {
+            gain: Initializer::Ones.init([self.services, self.horizon], device),
+            offset: Initializer::Zeros.init([self.services, self.horizon], device),
+        });
         Stgcn {
             blocks,
             output: LinearConfig::new(self.window * self.time_filters, self.horizon).init(device),
+            embedding,
+            head,
+            residual_feature: self.residual_feature,
         }
     }
+}
+
+/// A gain and an offset per service and horizon step, applied to the shared output map.
+#[derive(Module, Debug)]
+pub struct ServiceHead<B: Backend> {
+    /// `[services, horizon]`, starts at 1.
+    pub gain: Param<Tensor<B, 2>>,
+    /// `[services, horizon]`, starts at 0.
+    pub offset: Param<Tensor<B, 2>>,
 }
 
 /// The spatio-temporal attention GCN.
@@ -254,13 +311,34 @@ pub struct Stgcn<B: Backend> {
     pub blocks: Vec<StBlock<B>>,
     /// Final map from window × channels to horizon, shared by all services.
     pub output: Linear<B>,
+    /// Learned per-service embedding `[services, width]` ([`StgcnConfig::service_embedding`]).
+    pub embedding: Option<Param<Tensor<B, 2>>>,
+    /// Per-service output gain and offset ([`StgcnConfig::service_head`]).
+    pub head: Option<ServiceHead<B>>,
+    /// Input feature whose last value the output is added to
+    /// ([`StgcnConfig::residual_feature`]).
+    pub residual_feature: Option<usize>,
 }
 
 impl<B: Backend> Stgcn<B> {
     /// - `x`: `[batch, window, services, features]`, `a`: `[services, services]`
     /// - output: `[batch, horizon, services]`
     pub fn forward(&self, x: Tensor<B, 4>, a: Tensor<B, 2>) -> Tensor<B, 3> {
-        let mut h = x;
+        let last = self.residual_feature.map(|f| {
+            let [b, t, n, _] = x.dims();
+            x.clone()
+                .slice([0..b, t - 1..t, 0..n, f..f + 1])
+                .reshape([b, 1, n])
+        });
+        let mut h = match &self.embedding {
+            Some(e) => {
+                let [b, t, n, _] = x.dims();
+                let [_, width] = e.dims();
+                let e = e.val().reshape([1, 1, n, width]).expand([b, t, n, width]);
+                Tensor::cat(vec![x, e], 3)
+            }
+            None => x,
+        };
         for block in &self.blocks {
             h = block.forward(h, a.clone()); // [b, t, n, c]
         }
@@ -276,7 +354,14 @@ impl<B: Backend> Stgcn<B> {
         if let Some(bias) = &self.output.bias {
             out = out + bias.val().reshape([1, 1, horizon]);
         }
-        out.swap_dims(1, 2) // [b, horizon, n]
+        if let Some(head) = &self.head {
+            out = out * head.gain.val().unsqueeze::<3>() + head.offset.val().unsqueeze::<3>();
+        }
+        let out = out.swap_dims(1, 2); // [b, horizon, n]
+        match last {
+            Some(last) => out + last, // [b, 1, n] over every horizon step
+            None => out,
+        }
     }
 }
 
