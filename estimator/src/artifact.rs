@@ -525,6 +525,18 @@ fn validate(
             format!("is {n}, but services.json lists {}", services.len()),
         );
     }
+    if let ModelSpec::Stgcn(c) = &config.model
+        && let Some(i) = c.residual_feature
+        && data.features.get(i) != Some(&data.target)
+    {
+        return cfg(
+            "model.residual_feature",
+            format!(
+                "is {i}, but the target `{}` is not feature {i} of `data.features`",
+                data.target
+            ),
+        );
+    }
     for column in data.features.iter().chain(std::iter::once(&data.target)) {
         if !normalizer.features.contains(column) {
             return Err(bad_field(

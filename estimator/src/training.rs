@@ -58,7 +58,7 @@ impl TrainConfig {
     /// (BENCHMARKS.md, "Estimator accuracy against realisable baselines"): with the
     /// released code's batch 64 and 1e-3 the small network stops early (about 20 epochs,
     /// 60 updates each) well short of what it can fit; four times the updates at three
-    /// times the rate lower its test error by a quarter. [`TrainConfig::new`] keeps the
+    /// times the rate lower its test error by about a fifth. [`TrainConfig::new`] keeps the
     /// paper's values.
     pub fn cpu() -> TrainConfig {
         TrainConfig::new()

@@ -186,6 +186,11 @@ fn hand_edited_config_json_is_refused_naming_the_file_and_field() {
         ("/data/split/train", json!(2.0), "`data.split`"),
         ("/data/interval_ms", json!(0), "`data.interval_ms`"),
         ("/train/learning_rate", json!(-1.0), "`train`"),
+        (
+            "/model/residual_feature",
+            json!(7),
+            "`model.residual_feature`",
+        ),
     ];
     for (pointer, value, needle) in cases {
         let msg = load_with_json("config.json", pointer, value.clone());
