@@ -12,6 +12,10 @@
 #          defaults: online-boutique 12h, 45 epochs (a minimum of the cosine schedule),
 #          EM 9 x (5 + 5), training seeds "1 2 3", simulation seed 11
 #        VARIANTS="calls truth em" benches/graph_ceiling.sh ...   runs a subset (calls needed)
+#        APP may be an application file (tests/data/quick-follow-up-shop.toml);
+#        WORKLOAD=constant simulates under that workload instead of the app's default
+#        EXTRA="--target req_rate" passes further training flags to every run (results go to
+#        results-<flags>.txt)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 app=${1:-online-boutique}
@@ -32,9 +36,10 @@ case " $variants " in
   *" calls "*) ;;
   *) echo "VARIANTS must include calls (the ratios are to the call graph)" >&2; exit 2 ;;
 esac
-d=bench-data/ceiling-$app-$duration-s$data_seed
+d=bench-data/ceiling-$(basename "$app" .toml)${WORKLOAD:+-$WORKLOAD}-$duration-s$data_seed
 [ -f "$d/telemetry.parquet" ] ||
-  "$bin" -q simulate --app "$app" --duration "$duration" --seed "$data_seed" --out "$d"
+  "$bin" -q simulate --app "$app" ${WORKLOAD:+--workload "$WORKLOAD"} --duration "$duration" \
+    --seed "$data_seed" --out "$d"
 
 # The planted truth and the complete graph as static call-edge files (every pair a "call";
 # latent pairs in both directions), so `train --edges` builds their binary matrices.
@@ -59,7 +64,8 @@ PY
 iterations=$((epochs / em_epochs))
 fixed="--no-graph-learning --epochs $epochs --patience 1000"
 em="--em-iterations $iterations --em-epochs $em_epochs --generator-epochs $em_epochs"
-out=$d/results.txt
+tag=$(printf '%s' "${EXTRA:-}" | tr -c 'a-zA-Z0-9' '_')
+out=$d/results$tag.txt
 : > "$out"
 for seed in $seeds; do
   for variant in $variants; do
@@ -73,9 +79,10 @@ for seed in $seeds; do
       joint) args="--edges $d/edges.parquet $em --joint-graph-learning" ;;
       *) echo "VARIANTS: unknown variant '$variant'" >&2; exit 2 ;;
     esac
-    model=$d/model-$variant-$seed
+    model=$d/model-$variant-$seed$tag
     # shellcheck disable=SC2086
-    "$bin" -q train --telemetry "$d/telemetry.parquet" $args --seed "$seed" --out "$model" --force \
+    "$bin" -q train --telemetry "$d/telemetry.parquet" $args ${EXTRA:-} --seed "$seed" \
+      --out "$model" --force \
       > /dev/null 2>&1
     mae=$("$bin" -q evaluate --model "$model" --telemetry "$d/telemetry.parquet" --baselines none \
       --format json 2>/dev/null | "$py" -c 'import json, sys

@@ -13,6 +13,8 @@
 #        benches/graphlearn.sh capture [DURATION] [ITERATIONS] [EPOCHS]
 #          defaults: 12h per run, 6 iterations of 3 + 3 epochs; apps online-boutique,
 #          sock-shop, hotel-reservation; workloads deepscaler, diurnal, bursts
+#          (WORKLOADS="deepscaler" runs a subset; EXTRA="--epsilon 0.01" passes further
+#          training flags to every run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode=${1:-time}
@@ -61,13 +63,13 @@ epochs=${4:-3}
 echo "| app | workload | Jaccard vs OD | Jaccard vs CC | F1 vs truth | latent recall | F1 of the call graph |"
 echo "|---|---|---|---|---|---|---|"
 for app in online-boutique sock-shop hotel-reservation; do
-  for workload in deepscaler diurnal bursts; do
+  for workload in ${WORKLOADS:-deepscaler diurnal bursts}; do
     d=bench-data/cap-$app-$workload-$duration
     [ -f "$d/telemetry.parquet" ] ||
       "$bin" -q simulate --app "$app" --workload "$workload" --duration "$duration" --seed 7 --out "$d"
     "$bin" -q train --telemetry "$d/telemetry.parquet" --edges "$d/edges.parquet" \
       --em-iterations "$iterations" --em-epochs "$epochs" --generator-epochs "$epochs" \
-      --out "$d/model" --force > /dev/null 2>&1
+      ${EXTRA:-} --out "$d/model" --force > /dev/null 2>&1
     j() { "$bin" -q graph compare "$d/model" "$1" --format json 2>/dev/null; }
     od=$(j "od:$d/edges.parquet")
     cc=$(j "cc:$d/telemetry.parquet")

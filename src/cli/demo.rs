@@ -18,8 +18,8 @@ use holoscale::datasets::{self as ds};
 use holoscale::estimator::TrainOptions;
 use holoscale::estimator::artifact::{MODEL_DIR, Staging};
 use holoscale::estimator::evaluate::EvalOptions;
+use holoscale::graphlearn::GraphSources;
 use holoscale::graphlearn::compare::CcOptions;
-use holoscale::graphlearn::{EmConfig, GraphSources};
 use holoscale::report::REPORT_DIR;
 
 use super::TelemetryArgs;
@@ -31,7 +31,7 @@ use super::output::print;
 use super::report::{ReportJob, write_report};
 use super::scale::EpisodeArgs;
 use super::simulate::{OracleArg, OutFormat, SimulateArgs, run_to};
-use super::train::{Schedule, train_and_save};
+use super::train::{Schedule, em_defaults, train_and_save};
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
@@ -212,7 +212,7 @@ pub fn run(a: DemoArgs) -> Result<()> {
         threads: a.threads,
         ..TrainOptions::default()
     };
-    let em = EmConfig::new()
+    let em = em_defaults()
         .with_iterations(em_iterations)
         .with_epochs_per_iteration(em_epochs)
         .with_generator_epochs(generator_epochs);

@@ -1,6 +1,6 @@
-//! Graph learning at the command line: `train` with EM (the default), `graph` in every
-//! format, `graph compare` against the ground truth and the OD / CC / call sources, and the
-//! errors.
+//! Graph learning at the command line: `train` with EM (the default, joint graph learning),
+//! `graph` in every format, `graph compare` against the ground truth and the OD / CC / call
+//! sources, and the errors.
 
 use serde_json::Value;
 
@@ -227,5 +227,84 @@ fn joint_em_recovers_the_planted_follow_up_that_the_call_graph_lacks() {
     assert!(
         mean >= 0.6,
         "latent recall per seed {recalls:?}, mean {mean}"
+    );
+}
+
+/// Where graph learning pays (issue 19, item 5): on the quick follow-up shop the operation
+/// mix moves within minutes, so one service's request rate says something about the others'
+/// next minute that the call graph (`profile` → `notify` only) does not carry. Predicting the
+/// next step's `req_rate` (`--relative`), EM at the default settings (joint graph learning)
+/// on a short schedule, 6 x (3 + 3) epochs, learns a graph whose test MAE is lower than the
+/// fixed call graph's with the same 18 estimator epochs, in each of training seeds 1-3:
+/// mean 6.7615 against 7.0331, 0.961x (BENCHMARKS.md, "Where graph learning pays"). The
+/// call graph gains nothing from the joint variant's extra
+/// estimator updates (36 epochs give the same 7.0331, early stopping keeps the same best
+/// epoch), so the gain is the graph's. The test asserts a margin of 2%; the paper's loop
+/// (0.999x) and the planted truth (0.997x) do not reach it, and neither does any graph on
+/// the `optimal_replicas` label, whose noise swamps the lead (truth 1.023x).
+#[test]
+fn joint_em_learns_a_graph_that_predicts_better_than_the_call_graph() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = dir.path().join("qf");
+    run(
+        holoscale()
+            .args(["-q", "simulate", "--app"])
+            .arg(crate::data("quick-follow-up-shop.toml"))
+            .args(["--workload", "constant", "--duration", "12h", "--seed", "3"])
+            .arg("--out")
+            .arg(&sim),
+        true,
+    );
+    let test_mae = |model: &std::path::Path| -> f64 {
+        let rows: Value = serde_json::from_str(&stdout(&run(
+            holoscale()
+                .env("HOLOSCALE_THREADS", "2")
+                .args(["-q", "evaluate", "--baselines", "none", "--format", "json"])
+                .arg("--model")
+                .arg(model)
+                .arg("--telemetry")
+                .arg(sim.join("telemetry.parquet")),
+            true,
+        )))
+        .unwrap();
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["service"] == "all" && r["horizon"] == 0 && r["model"] == "stgcn")
+            .and_then(|r| r["mae"].as_f64())
+            .unwrap_or_else(|| panic!("no overall stgcn row in {rows}"))
+    };
+    let (mut calls, mut learned) = (Vec::new(), Vec::new());
+    for seed in ["1", "2", "3"] {
+        for (joint, maes) in [(false, &mut calls), (true, &mut learned)] {
+            let model = dir.path().join(format!("m{seed}-{joint}"));
+            let mut cmd = holoscale();
+            cmd.env("HOLOSCALE_THREADS", "2")
+                .args(["-q", "train", "--telemetry"])
+                .arg(sim.join("telemetry.parquet"))
+                .arg("--edges")
+                .arg(sim.join("edges.parquet"))
+                .args(["--target", "req_rate", "--relative", "--seed", seed]);
+            if joint {
+                cmd.args(["--em-iterations", "6", "--em-epochs", "3"])
+                    .args(["--generator-epochs", "3"]);
+            } else {
+                cmd.args([
+                    "--no-graph-learning",
+                    "--epochs",
+                    "18",
+                    "--patience",
+                    "1000",
+                ]);
+            }
+            run(cmd.arg("--out").arg(&model), true);
+            maes.push(test_mae(&model));
+        }
+    }
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    let ratio = mean(&learned) / mean(&calls);
+    assert!(
+        ratio <= 0.98,
+        "learned graph {learned:?} against the call graph {calls:?}: {ratio:.3}x, expected <= 0.98x"
     );
 }
