@@ -75,7 +75,7 @@ for seed in $seeds; do
       truth) args="--edges $d/truth-edges.parquet $fixed" ;;
       identity) args="$fixed" ;;
       complete) args="--edges $d/complete-edges.parquet $fixed" ;;
-      em) args="--edges $d/edges.parquet $em" ;;
+      em) args="--edges $d/edges.parquet $em --paper-graph-learning" ;;
       joint) args="--edges $d/edges.parquet $em --joint-graph-learning" ;;
       *) echo "VARIANTS: unknown variant '$variant'" >&2; exit 2 ;;
     esac

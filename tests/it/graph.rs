@@ -174,6 +174,22 @@ fn train_with_em_then_show_and_compare_graphs() {
     );
 }
 
+/// 12 simulated hours of the quick follow-up shop under a constant workload (seed 3), into
+/// `dir/qf`.
+fn quick_follow_up(dir: &std::path::Path) -> std::path::PathBuf {
+    let sim = dir.join("qf");
+    run(
+        holoscale()
+            .args(["-q", "simulate", "--app"])
+            .arg(crate::data("quick-follow-up-shop.toml"))
+            .args(["--workload", "constant", "--duration", "12h", "--seed", "3"])
+            .arg("--out")
+            .arg(&sim),
+        true,
+    );
+    sim
+}
+
 /// Planted truth on a simulated application: the quick follow-up shop
 /// (`tests/data/quick-follow-up-shop.toml`) plants `search` → `booking` (users book a minute
 /// after they search; the two never call each other). Its truth has k = 2 edges: the call
@@ -186,16 +202,7 @@ fn train_with_em_then_show_and_compare_graphs() {
 #[test]
 fn joint_em_recovers_the_planted_follow_up_that_the_call_graph_lacks() {
     let dir = tempfile::tempdir().unwrap();
-    let sim = dir.path().join("qf");
-    run(
-        holoscale()
-            .args(["-q", "simulate", "--app"])
-            .arg(crate::data("quick-follow-up-shop.toml"))
-            .args(["--workload", "constant", "--duration", "12h", "--seed", "3"])
-            .arg("--out")
-            .arg(&sim),
-        true,
-    );
+    let sim = quick_follow_up(dir.path());
     let truth = sim.join("truth.parquet");
     let t = truth.to_str().unwrap();
     let calls = compare(&format!("calls:{}", sim.join("edges.parquet").display()), t);
@@ -245,16 +252,7 @@ fn joint_em_recovers_the_planted_follow_up_that_the_call_graph_lacks() {
 #[test]
 fn joint_em_learns_a_graph_that_predicts_better_than_the_call_graph() {
     let dir = tempfile::tempdir().unwrap();
-    let sim = dir.path().join("qf");
-    run(
-        holoscale()
-            .args(["-q", "simulate", "--app"])
-            .arg(crate::data("quick-follow-up-shop.toml"))
-            .args(["--workload", "constant", "--duration", "12h", "--seed", "3"])
-            .arg("--out")
-            .arg(&sim),
-        true,
-    );
+    let sim = quick_follow_up(dir.path());
     let test_mae = |model: &std::path::Path| -> f64 {
         let rows: Value = serde_json::from_str(&stdout(&run(
             holoscale()
