@@ -94,7 +94,9 @@ impl Dense {
     }
 }
 
-/// Per-feature standardisation `(x − mean) / std`, fitted on the training range only.
+/// Per-feature standardisation `(x − mean) / std`, fitted on the training range only:
+/// pooled over all services (the default, DeepScaler's), or per service and feature
+/// ([`Normalizer::fit_per_service`], holoscale's option).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Normalizer {
     /// Column names, one per entry of `mean` and `std`.
@@ -103,6 +105,21 @@ pub struct Normalizer {
     pub mean: Vec<f64>,
     /// Standard deviation (population); a constant column gets 1 so it maps to 0.
     pub std: Vec<f64>,
+    /// Statistics per service, which replace the pooled ones when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_service: Option<ServiceScales>,
+}
+
+/// Mean and standard deviation of every feature for every service.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceScales {
+    /// Service order of the rows of `mean` and `std`.
+    pub services: Vec<String>,
+    /// `mean[s][f]`: of feature `f` (in [`Normalizer::features`] order) for service `s`.
+    pub mean: Vec<Vec<f64>>,
+    /// `std[s][f]`, population; where a service's column is constant over the fitted
+    /// steps, the pooled standard deviation, so a later change is not blown up.
+    pub std: Vec<Vec<f64>>,
 }
 
 impl Normalizer {
@@ -152,7 +169,106 @@ impl Normalizer {
             features: dense.features.clone(),
             mean,
             std,
+            per_service: None,
         })
+    }
+
+    /// Fits mean and standard deviation of every feature **per service** over the steps in
+    /// `range` (the pooled statistics too). A service with no value of a column in the
+    /// range gets the pooled mean; a constant one the pooled standard deviation.
+    pub fn fit_per_service(dense: &Dense, range: Range<usize>) -> Result<Normalizer> {
+        let mut n = Normalizer::fit(dense, range.clone())?;
+        let view = dense.values.slice(s![range, .., ..]);
+        let mut mean = Vec::with_capacity(dense.services.len());
+        let mut std = Vec::with_capacity(dense.services.len());
+        for s in 0..dense.services.len() {
+            let (mut ms, mut ss) = (Vec::new(), Vec::new());
+            for f in 0..dense.features.len() {
+                let column = view.slice(s![.., s, f]);
+                let finite = || column.iter().filter(|v| v.is_finite()).map(|&v| v as f64);
+                let k = finite().count();
+                let (pooled_m, pooled_s) = (n.mean[f], n.std[f]);
+                if k == 0 {
+                    ms.push(pooled_m);
+                    ss.push(pooled_s);
+                    continue;
+                }
+                // Two passes, so a constant column has a deviation of exactly zero.
+                let m = finite().sum::<f64>() / k as f64;
+                let sd = (finite().map(|v| (v - m) * (v - m)).sum::<f64>() / k as f64).sqrt();
+                ms.push(m);
+                // Only a column that is constant up to rounding falls back: a service whose
+                // values are a thousandth of another's keeps its own spread.
+                ss.push(if sd > 1e-9 * m.abs().max(1.0) {
+                    sd
+                } else {
+                    pooled_s
+                });
+            }
+            mean.push(ms);
+            std.push(ss);
+        }
+        n.per_service = Some(ServiceScales {
+            services: dense.services.clone(),
+            mean,
+            std,
+        });
+        Ok(n)
+    }
+
+    /// True when the statistics are per service.
+    pub fn is_per_service(&self) -> bool {
+        self.per_service.is_some()
+    }
+
+    /// Appends the columns of `other` (fitted on the same services in the same mode).
+    pub fn append(&mut self, other: Normalizer) -> Result<()> {
+        match (&mut self.per_service, other.per_service) {
+            (None, None) => {}
+            (Some(a), Some(b)) if a.services == b.services => {
+                for (row, extra) in a.mean.iter_mut().zip(b.mean) {
+                    row.extend(extra);
+                }
+                for (row, extra) in a.std.iter_mut().zip(b.std) {
+                    row.extend(extra);
+                }
+            }
+            _ => {
+                return Err(Error::param(
+                    "normaliser",
+                    "columns fitted per service and pooled, or on other services, cannot be combined",
+                ));
+            }
+        }
+        self.features.extend(other.features);
+        self.mean.extend(other.mean);
+        self.std.extend(other.std);
+        Ok(())
+    }
+
+    /// Mean and standard deviation of `feature` for the service at `service` in the
+    /// fitted order (the pooled ones when the statistics are pooled).
+    pub fn stats(&self, feature: &str, service: usize) -> Result<(f64, f64)> {
+        let i = self.index(feature)?;
+        match &self.per_service {
+            None => Ok((self.mean[i], self.std[i])),
+            Some(p) => match (p.mean.get(service), p.std.get(service)) {
+                (Some(m), Some(s)) => Ok((m[i], s[i])),
+                _ => Err(Error::param(
+                    "service",
+                    format!(
+                        "index {service} is outside the {} services the normaliser was fitted on",
+                        p.services.len()
+                    ),
+                )),
+            },
+        }
+    }
+
+    /// The standard deviation of `feature` for every one of `n` services (the pooled one
+    /// repeated when the statistics are pooled).
+    pub fn scales(&self, feature: &str, n: usize) -> Result<Vec<f64>> {
+        (0..n).map(|s| Ok(self.stats(feature, s)?.1)).collect()
     }
 
     fn index(&self, feature: &str) -> Result<usize> {
@@ -169,7 +285,7 @@ impl Normalizer {
             })
     }
 
-    /// Standardises a value of `feature`.
+    /// Standardises a value of `feature` with the pooled statistics.
     pub fn apply_value(&self, feature: &str, v: f64) -> Result<f64> {
         let i = self.index(feature)?;
         Ok((v - self.mean[i]) / self.std[i])
@@ -179,6 +295,13 @@ impl Normalizer {
     pub fn invert_value(&self, feature: &str, z: f64) -> Result<f64> {
         let i = self.index(feature)?;
         Ok(z * self.std[i] + self.mean[i])
+    }
+
+    /// Inverts the standardisation of `feature` for the service at `service` (per
+    /// service or pooled, as fitted).
+    pub fn invert_value_at(&self, feature: &str, service: usize, z: f64) -> Result<f64> {
+        let (m, s) = self.stats(feature, service)?;
+        Ok(z * s + m)
     }
 
     /// Standardises a `[T, N, F]` array whose features are `features`, in place.
@@ -204,12 +327,31 @@ impl Normalizer {
                 got: format!("{:?}", values.dim()),
             });
         }
+        if let Some(p) = &self.per_service
+            && values.dim().1 != p.services.len()
+        {
+            return Err(Error::Shape {
+                what: "normaliser input".into(),
+                expected: format!("[T, {}, {}]", p.services.len(), features.len()),
+                got: format!("{:?}", values.dim()),
+            });
+        }
         for (k, name) in features.iter().enumerate() {
             let i = self.index(name)?;
-            let (m, s) = (self.mean[i], self.std[i]);
-            values
-                .index_axis_mut(Axis(2), k)
-                .mapv_inplace(|v| f(v, m, s));
+            match &self.per_service {
+                None => {
+                    let (m, s) = (self.mean[i], self.std[i]);
+                    values
+                        .index_axis_mut(Axis(2), k)
+                        .mapv_inplace(|v| f(v, m, s));
+                }
+                Some(p) => {
+                    for (j, mut col) in values.axis_iter_mut(Axis(1)).enumerate() {
+                        let (m, s) = (p.mean[j][i], p.std[j][i]);
+                        col.index_axis_mut(Axis(1), k).mapv_inplace(|v| f(v, m, s));
+                    }
+                }
+            }
         }
         Ok(())
     }
@@ -244,6 +386,31 @@ impl Normalizer {
                 file: path.display().to_string(),
                 message: "every `std` must be positive and every `mean` finite".into(),
             });
+        }
+        if let Some(p) = &n.per_service {
+            let rows_ok = |rows: &[Vec<f64>]| {
+                rows.len() == p.services.len() && rows.iter().all(|r| r.len() == n.features.len())
+            };
+            if p.services.is_empty() || !rows_ok(&p.mean) || !rows_ok(&p.std) {
+                return Err(Error::Config {
+                    file: path.display().to_string(),
+                    message: format!(
+                        "`per_service` needs one `mean` and one `std` row per service ({}), each \
+                         with one value per feature ({})",
+                        p.services.len(),
+                        n.features.len()
+                    ),
+                });
+            }
+            if p.std.iter().flatten().any(|s| !(s.is_finite() && *s > 0.0))
+                || p.mean.iter().flatten().any(|m| !m.is_finite())
+            {
+                return Err(Error::Config {
+                    file: path.display().to_string(),
+                    message: "every per-service `std` must be positive and every `mean` finite"
+                        .into(),
+                });
+            }
         }
         Ok(n)
     }
@@ -392,6 +559,9 @@ pub struct ArrayBatch {
 pub struct WindowOptions {
     /// Skip windows touching a missing value instead of refusing the data.
     pub skip_missing: bool,
+    /// Standardise every feature and the target per service instead of pooled over all
+    /// services ([`Normalizer::fit_per_service`]; ignored when a normaliser is given).
+    pub per_service_scaling: bool,
 }
 
 /// Normalised features and target with the windows of each split: what a model trains on.
@@ -542,16 +712,31 @@ impl Windowed {
         let normalizer = match normalizer {
             Some(n) => n,
             None => {
-                let mut n = Normalizer::fit(&dense, splits.train.clone())?;
+                let fit = if options.per_service_scaling {
+                    Normalizer::fit_per_service
+                } else {
+                    Normalizer::fit
+                };
+                let mut n = fit(&dense, splits.train.clone())?;
                 if !dense.features.iter().any(|f| f == target) {
-                    let t = Normalizer::fit(&target_dense, splits.train.clone())?;
-                    n.features.extend(t.features);
-                    n.mean.extend(t.mean);
-                    n.std.extend(t.std);
+                    n.append(fit(&target_dense, splits.train.clone())?)?;
                 }
                 n
             }
         };
+        if let Some(p) = &normalizer.per_service
+            && p.services != dense.services
+        {
+            return Err(Error::param(
+                "normaliser",
+                format!(
+                    "it was fitted per service on {} but {} has {}",
+                    crate::error::name_list(&p.services),
+                    tel.source(),
+                    crate::error::name_list(&dense.services)
+                ),
+            ));
+        }
         let mut inputs = dense.values;
         normalizer.apply(&dense.features, &mut inputs)?;
         let mut tv = target_dense.values;
@@ -572,6 +757,32 @@ impl Windowed {
             validation,
             test,
         })
+    }
+
+    /// Weights per service that make an L1 loss on targets standardised per service
+    /// proportional to the MAE in target units again: service `s`'s standard deviation over
+    /// their mean. `None` when the target is standardised pooled (every weight would be 1).
+    pub fn loss_weights(&self) -> Option<Vec<f32>> {
+        self.normalizer.per_service.as_ref()?;
+        let scales = self
+            .normalizer
+            .scales(&self.target_name, self.services.len())
+            .ok()?;
+        let mean = scales.iter().sum::<f64>() / scales.len().max(1) as f64;
+        Some(scales.iter().map(|s| (s / mean) as f32).collect())
+    }
+
+    /// The factor that turns the standardised L1 loss (weighted by
+    /// [`Windowed::loss_weights`] when there are some) into an MAE in target units: the
+    /// target's standard deviation, or the mean of its per-service ones.
+    pub fn target_scale(&self) -> f64 {
+        match self
+            .normalizer
+            .scales(&self.target_name, self.services.len())
+        {
+            Ok(s) if !s.is_empty() => s.iter().sum::<f64>() / s.len() as f64,
+            _ => 1.0,
+        }
     }
 
     /// Window start steps of a split.
@@ -668,6 +879,49 @@ mod tests {
     }
 
     #[test]
+    fn per_service_scaling_standardises_each_service_alone() {
+        // Service n has replicas = t + n: per service, mean 1.5 + n and std sqrt(1.25) over
+        // steps 0..4; pooled over both, mean 2 and std sqrt(1.5).
+        let tel = telemetry(10, 2);
+        let d = Dense::from_telemetry(&tel, None, &["replicas"]).unwrap();
+        let mut n = Normalizer::fit_per_service(&d, 0..4).unwrap();
+        assert!((n.mean[0] - 2.0).abs() < 1e-12 && (n.std[0] - 1.5f64.sqrt()).abs() < 1e-12);
+        for s in 0..2 {
+            let (m, sd) = n.stats("replicas", s).unwrap();
+            assert!((m - 1.5 - s as f64).abs() < 1e-12, "{m}");
+            assert!((sd - 1.25f64.sqrt()).abs() < 1e-12, "{sd}");
+        }
+        let mut values = d.values.clone();
+        n.apply(&d.features, &mut values).unwrap();
+        // Step 3 is one and a half deviations above each service's own mean.
+        for s in 0..2 {
+            assert!((values[[3, s, 0]] as f64 - 1.5 / 1.25f64.sqrt()).abs() < 1e-6);
+            let back = n
+                .invert_value_at("replicas", s, values[[3, s, 0]] as f64)
+                .unwrap();
+            assert!((back - (3.0 + s as f64)).abs() < 1e-5);
+        }
+        // A different number of services is refused.
+        let mut one = Array3::<f32>::zeros((2, 1, 1));
+        assert!(n.apply(&d.features, &mut one).is_err());
+        // Equal spreads: every loss weight is 1.
+        let w = Windowed::new(
+            &tel,
+            &["replicas", "req_rate"],
+            "replicas",
+            WindowSpec::try_new(2, 1, 1).unwrap(),
+            SplitSpec::default(),
+            WindowOptions {
+                per_service_scaling: true,
+                ..WindowOptions::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(w.loss_weights(), Some(vec![1.0, 1.0]));
+        assert!(n.append(Normalizer::fit(&d, 0..4).unwrap()).is_err());
+    }
+
+    #[test]
     fn windows_line_up_with_timestamps() {
         let tel = telemetry(20, 2);
         let spec = WindowSpec::try_new(4, 2, 1).unwrap();
@@ -720,7 +974,10 @@ mod tests {
             "replicas",
             spec,
             SplitSpec::default(),
-            WindowOptions { skip_missing: true },
+            WindowOptions {
+                skip_missing: true,
+                ..WindowOptions::default()
+            },
         )
         .unwrap();
         assert!(

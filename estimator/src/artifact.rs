@@ -537,6 +537,19 @@ fn validate(
             ),
         );
     }
+    if let Some(p) = &normalizer.per_service
+        && p.services != services
+    {
+        return Err(bad_field(
+            dir,
+            "normalizer.json",
+            "per_service.services",
+            format!(
+                "are {:?}, but services.json lists {:?}",
+                p.services, services
+            ),
+        ));
+    }
     for column in data.features.iter().chain(std::iter::once(&data.target)) {
         if !normalizer.features.contains(column) {
             return Err(bad_field(

@@ -19,7 +19,7 @@ use crate::inference::round_replicas;
 use crate::metrics::{MetricRow, evaluate as metric_rows};
 use crate::pipeline::{TrainOptions, fingerprint, train};
 use crate::training::{EpochReport, ModelKind, affinity_tensor, predict_windows};
-use holoscale_datasets::tensor::{Split, WindowOptions, WindowSpec, Windowed};
+use holoscale_datasets::tensor::{Normalizer, Split, WindowOptions, WindowSpec, Windowed};
 use holoscale_datasets::{CallEdges, Telemetry};
 
 /// A baseline to evaluate next to the estimator.
@@ -221,9 +221,29 @@ pub fn evaluate<B: AutodiffBackend>(
         &cfg.target,
         spec,
         cfg.split,
-        WindowOptions { skip_missing: true },
+        WindowOptions {
+            skip_missing: true,
+            ..WindowOptions::default()
+        },
         Some(artifact.normalizer.clone()),
     )?;
+    // The trees see the inputs standardised pooled, whatever the model's scaling: a model
+    // trained with per-service scaling is compared with the same trees as one without.
+    let pooled = if artifact.normalizer.is_per_service() {
+        Some(Windowed::new(
+            tel,
+            &cfg.features,
+            &cfg.target,
+            spec,
+            cfg.split,
+            WindowOptions {
+                skip_missing: true,
+                ..WindowOptions::default()
+            },
+        )?)
+    } else {
+        None
+    };
     if data.services != artifact.services {
         return Err(Error::Mismatch {
             dir: "model".into(),
@@ -241,16 +261,21 @@ pub fn evaluate<B: AutodiffBackend>(
             "the test range holds no complete window",
         ));
     }
-    let denorm = |z: &Array3<f32>| -> Result<Array3<f64>> {
-        let i = artifact
-            .normalizer
-            .features
-            .iter()
-            .position(|f| f == &cfg.target)
-            .ok_or_else(|| Error::param("target", "the normaliser does not cover the target"))?;
-        let (m, s) = (artifact.normalizer.mean[i], artifact.normalizer.std[i]);
-        Ok(z.mapv(|v| v as f64 * s + m))
+    let denorm_by = |normalizer: &Normalizer, z: &Array3<f32>| -> Result<Array3<f64>> {
+        if !normalizer.features.iter().any(|f| f == &cfg.target) {
+            return Err(Error::param(
+                "target",
+                "the normaliser does not cover the target",
+            ));
+        }
+        let stats = (0..z.dim().2)
+            .map(|j| normalizer.stats(&cfg.target, j))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        Ok(Array3::from_shape_fn(z.dim(), |(w, k, j)| {
+            z[[w, k, j]] as f64 * stats[j].1 + stats[j].0
+        }))
     };
+    let denorm = |z: &Array3<f32>| denorm_by(&artifact.normalizer, z);
     let (tau, h, n) = (cfg.window, cfg.horizon, data.services.len());
     let truth_z = Array3::from_shape_fn((starts.len(), h, n), |(w, k, j)| {
         data.target[[starts[w] + tau + k, j]]
@@ -344,6 +369,14 @@ pub fn evaluate<B: AutodiffBackend>(
                     baseline: b_name.clone(),
                     epochs: 0,
                 };
+                let tree_data = pooled.as_ref().unwrap_or(&data);
+                if tree_data.starts(Split::Test) != starts.as_slice() {
+                    return Err(Error::param(
+                        "split",
+                        "the pooled windows of the trees differ from the model's",
+                    ));
+                }
+                let data = tree_data;
                 let cached = opts.cache.as_ref().and_then(|c| {
                     let dir = c.join("gbdt");
                     read_cache_key(&dir)
@@ -366,7 +399,7 @@ pub fn evaluate<B: AutodiffBackend>(
                         (t, "read from the cache")
                     }
                     None => {
-                        let t = GbdtForecaster::fit(&data, &gbdt, opts.threads, &mut |p| {
+                        let t = GbdtForecaster::fit(data, &gbdt, opts.threads, &mut |p| {
                             progress("gbdt", BaselineProgress::Round(p))
                         })?;
                         if let Some(c) = &opts.cache {
@@ -375,7 +408,7 @@ pub fn evaluate<B: AutodiffBackend>(
                         (t, "trained on the same split")
                     }
                 };
-                let p = denorm(&trees.predict(&data, &starts)?)?;
+                let p = denorm_by(&data.normalizer, &trees.predict(data, &starts)?)?;
                 notes.push(format!(
                     "gbdt {how} (boosting rounds kept per horizon step, of at most {}: {:?})",
                     gbdt.rounds,
@@ -413,6 +446,7 @@ pub fn evaluate<B: AutodiffBackend>(
                     min_replicas: meta.min_replicas,
                     max_replicas: meta.max_replicas,
                     skip_missing: true,
+                    per_service_scaling: artifact.normalizer.is_per_service(),
                     threads: opts.threads,
                     ..TrainOptions::default()
                 };
@@ -427,6 +461,7 @@ pub fn evaluate<B: AutodiffBackend>(
                         opts.threads,
                         meta.min_replicas,
                         meta.max_replicas,
+                        train_opts.per_service_scaling,
                     ),
                     &edges_key,
                 ));

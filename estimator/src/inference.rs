@@ -206,10 +206,13 @@ impl<B: Backend> Estimator<B> {
         &self.artifact.normalizer
     }
 
-    fn denorm(&self, z: f32) -> Result<f64> {
-        Ok(self
-            .normalizer()
-            .invert_value(&self.artifact.config.data.target, z as f64)?)
+    /// The standardised prediction `z` of the service at `service` in target units.
+    fn denorm(&self, z: f32, service: usize) -> Result<f64> {
+        Ok(self.normalizer().invert_value_at(
+            &self.artifact.config.data.target,
+            service,
+            z as f64,
+        )?)
     }
 
     fn round(&self, v: f64) -> u32 {
@@ -302,16 +305,12 @@ impl<B: Backend> Estimator<B> {
     pub fn rolling_window(&self) -> RollingWindow {
         let cfg = &self.artifact.config.data;
         let norm = self.normalizer();
-        let index = |f: &String| {
-            norm.features
-                .iter()
-                .position(|x| x == f)
-                .expect("a saved normaliser covers the model's features")
-        };
-        let (mean, std) = cfg
-            .features
-            .iter()
-            .map(|f| (norm.mean[index(f)], norm.std[index(f)]))
+        let (mean, std) = (0..self.artifact.services.len())
+            .flat_map(|n| cfg.features.iter().map(move |f| (n, f)))
+            .map(|(n, f)| {
+                norm.stats(f, n)
+                    .expect("a loaded normaliser covers the model's features and services")
+            })
             .unzip();
         RollingWindow {
             spec: self.input_spec(),
@@ -385,7 +384,7 @@ impl<B: Backend> Estimator<B> {
         let mut replicas = Vec::with_capacity(h);
         for k in 0..h {
             let row: Vec<f64> = (0..pred.dim().2)
-                .map(|n| self.denorm(pred[[0, k, n]]))
+                .map(|n| self.denorm(pred[[0, k, n]], n))
                 .collect::<Result<_>>()?;
             replicas.push(row.iter().map(|&v| self.round(v)).collect());
             values.push(row);
@@ -496,7 +495,7 @@ impl<B: Backend> Estimator<B> {
                     for k in 0..h {
                         let t = s0 + tau + k;
                         for j in 0..n {
-                            let v = self.denorm(pred[[i, k, j]]).map_err(|e| {
+                            let v = self.denorm(pred[[i, k, j]], j).map_err(|e| {
                                 holoscale_datasets::Error::InvalidParameter {
                                     name: "normalizer".into(),
                                     message: e.to_string(),
@@ -558,7 +557,8 @@ impl<B: Backend> Estimator<B> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct RollingWindow {
     spec: InputSpec,
-    /// Per feature (model order), the normaliser's mean and standard deviation.
+    /// Per service and feature (model order, `[n * F + f]`), the normaliser's mean and
+    /// standard deviation.
     mean: Vec<f64>,
     std: Vec<f64>,
     /// `[τ][N][F]` ring of standardised values; slot `head` is the oldest.
@@ -656,7 +656,8 @@ impl RollingWindow {
         let out = &mut self.buf[slot * step..(slot + 1) * step];
         for ((n, f), &v) in row.indexed_iter() {
             // As training standardised: the value as f32, then (v − mean) / std.
-            out[n * f_len + f] = ((v as f32 as f64 - self.mean[f]) / self.std[f]) as f32;
+            let i = n * f_len + f;
+            out[i] = ((v as f32 as f64 - self.mean[i]) / self.std[i]) as f32;
         }
         Ok(())
     }

@@ -69,6 +69,10 @@ pub struct TrainOptions {
     /// last value in the window ([`StgcnConfig::residual_feature`]); ignored, with a note,
     /// when it is not.
     pub relative: bool,
+    /// Standardise every feature and the target per service instead of pooled over all
+    /// services (holoscale's option; DeepScaler standardises pooled), with the loss
+    /// weighted back to the MAE in target units ([`Windowed::loss_weights`]).
+    pub per_service_scaling: bool,
 }
 
 impl Default for TrainOptions {
@@ -91,6 +95,7 @@ impl Default for TrainOptions {
             service_embedding: None,
             service_head: false,
             relative: false,
+            per_service_scaling: false,
         }
     }
 }
@@ -250,6 +255,7 @@ pub fn prepare(
         opts.split,
         WindowOptions {
             skip_missing: opts.skip_missing,
+            per_service_scaling: opts.per_service_scaling,
         },
     )?;
     let (affinity, affinity_source) = starting_affinity(edges, &data.services, &mut notes);
@@ -282,7 +288,12 @@ impl Prepared {
             &self.fingerprint,
             &self.model,
             &opts.train,
-            (&self.data.spec, &self.data.splits, &self.data.target_name),
+            (
+                &self.data.spec,
+                &self.data.splits,
+                &self.data.target_name,
+                self.data.normalizer.is_per_service(),
+            ),
             self.affinity
                 .iter()
                 .map(|v| v.to_bits())

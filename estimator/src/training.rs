@@ -318,15 +318,19 @@ pub fn predict_windows<B: Backend, M: Module<B> + Forecaster<B> + Send>(
     Array3::from_shape_vec((starts.len(), h, n), out).expect("one prediction per window")
 }
 
-/// Mean absolute error of standardised predictions against the windows' targets.
+/// Mean absolute error of standardised predictions against the windows' targets, each
+/// service's error weighted by [`Windowed::loss_weights`] when the target is standardised
+/// per service.
 pub fn l1(pred: &Array3<f32>, data: &Windowed, starts: &[usize]) -> f64 {
     let tau = data.spec.input;
+    let weights = data.loss_weights();
     let mut sum = 0.0;
     let mut count = 0usize;
     for (w, &s) in starts.iter().enumerate() {
         for k in 0..data.spec.horizon {
             for j in 0..data.services.len() {
-                sum += (pred[[w, k, j]] - data.target[[s + tau + k, j]]).abs() as f64;
+                let weight = weights.as_ref().map_or(1.0, |w| w[j] as f64);
+                sum += weight * (pred[[w, k, j]] - data.target[[s + tau + k, j]]).abs() as f64;
                 count += 1;
             }
         }
@@ -338,15 +342,10 @@ pub fn l1(pred: &Array3<f32>, data: &Windowed, starts: &[usize]) -> f64 {
     }
 }
 
-/// The standard deviation of the target in `data`'s normaliser (1 when it has none), which
-/// turns a standardised L1 loss into an MAE in target units.
+/// The factor that turns the standardised L1 loss of [`l1`] into an MAE in target units
+/// ([`Windowed::target_scale`]).
 pub fn target_std(data: &Windowed) -> f64 {
-    let n = &data.normalizer;
-    n.features
-        .iter()
-        .position(|f| f == &data.target_name)
-        .and_then(|i| n.std.get(i).copied())
-        .unwrap_or(1.0)
+    data.target_scale()
 }
 
 /// Mean L1 loss (standardised) of `model` with affinity `a` on the validation windows of
@@ -458,13 +457,20 @@ impl<B: AutodiffBackend, M: AutodiffModule<B> + Forecaster<B>> Trainer<B, M> {
         let mut loss_sum = 0.0;
         let mut batches = 0usize;
         let (h, n) = (data.spec.horizon, data.services.len());
+        // Per-service standardisation: weight each service's error by its spread so the
+        // loss is the MAE in target units again (up to one factor).
+        let weights = data.loss_weights();
         for starts in data.batches(Split::Train, self.cfg.batch_size, Some(order_seed)) {
             let shards = parallel::split(&starts, self.threads);
             let elements = (starts.len() * h * n) as f64;
             let (loss, grads) =
                 parallel::sharded_gradients(&model, &shards, device, |m, shard, _| {
                     let batch = data.batch::<B>(shard, device);
-                    let error = (m.forecast(batch.inputs, a.clone()) - batch.targets).abs();
+                    let mut error = (m.forecast(batch.inputs, a.clone()) - batch.targets).abs();
+                    if let Some(w) = &weights {
+                        let w = Tensor::<B, 1>::from_floats(w.as_slice(), device);
+                        error = error * w.reshape([1, 1, n]);
+                    }
                     if shard.len() == starts.len() {
                         error.mean()
                     } else {

@@ -34,7 +34,14 @@ fn telemetry(steps: usize) -> Telemetry {
 }
 
 fn model(tel: &Telemetry) -> Estimator {
+    model_scaled(tel, false)
+}
+
+/// The model of [`model`], with its inputs and target standardised per service when
+/// `per_service` is set.
+fn model_scaled(tel: &Telemetry, per_service: bool) -> Estimator {
     let opts = TrainOptions {
+        per_service_scaling: per_service,
         target: Some("req_rate".into()),
         features: Some(vec!["req_rate".into(), "replicas".into()]),
         window: Some(6),
@@ -86,11 +93,17 @@ fn predict_window_on_the_latest_window_equals_predict_next() {
 
 #[test]
 fn pushing_intervals_one_at_a_time_predicts_as_re_reading_the_file() {
+    for per_service in [false, true] {
+        pushing_matches_re_reading(per_service);
+    }
+}
+
+fn pushing_matches_re_reading(per_service: bool) {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("waves.parquet");
     io::write_telemetry(&telemetry(40), &file, &Default::default()).unwrap();
     let tel = io::read_telemetry(&file, &Default::default(), &NoProgress).unwrap();
-    let est = model(&tel);
+    let est = model_scaled(&tel, per_service);
     let mut buf: RollingWindow = est.rolling_window();
     for t in 0..tel.len() {
         buf.push_telemetry(&tel, t).unwrap();
@@ -107,9 +120,48 @@ fn pushing_intervals_one_at_a_time_predicts_as_re_reading_the_file() {
         assert_eq!(
             est.predict_rolling(&buf).unwrap(),
             est.predict_next(&upto).unwrap(),
-            "step {t}"
+            "step {t} (per service: {per_service})"
         );
     }
+}
+
+#[test]
+fn a_model_scaled_per_service_predicts_in_each_services_units() {
+    // Service c's request rate is 1000 times a's and b's: standardised per service, each
+    // service's prediction is put back in its own units, so c's lies in c's range.
+    let base = telemetry(60);
+    let mut v = base.values().clone();
+    v.slice_mut(ndarray::s![.., 2, 2])
+        .mapv_inplace(|x| 1000.0 * x);
+    let tel = Telemetry::try_new(
+        "waves",
+        base.start_ms(),
+        30_000,
+        base.services().to_vec(),
+        base.columns().to_vec(),
+        v,
+    )
+    .unwrap();
+    let est = model_scaled(&tel, true);
+    let f = est.predict_next(&tel).unwrap();
+    for k in 0..2 {
+        assert!(
+            f.values[k][0] < 50.0 && f.values[k][1] < 50.0,
+            "{:?}",
+            f.values
+        );
+        assert!(
+            (1000.0..10000.0).contains(&f.values[k][2]),
+            "{:?}",
+            f.values
+        );
+    }
+    let n = &est.artifact().normalizer;
+    assert!(n.is_per_service());
+    let (m_a, s_a) = n.stats("req_rate", 0).unwrap();
+    let (m_c, s_c) = n.stats("req_rate", 2).unwrap();
+    assert!((m_c / m_a / 1000.0 - 1.0).abs() < 0.2, "{m_a} {m_c}");
+    assert!(s_c / s_a > 100.0, "{s_a} {s_c}");
 }
 
 #[test]

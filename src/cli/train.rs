@@ -86,7 +86,7 @@ pub struct TrainArgs {
     /// DeepScaler's released optimisation settings (batch 64, learning rate 1e-3), none of
     /// holoscale's network options and the paper's EM loop (`--paper-graph-learning`), at
     /// the preset's sizes: the faithful configuration.
-    #[arg(long, conflicts_with_all = ["service_embedding", "service_head", "relative"])]
+    #[arg(long, conflicts_with_all = ["service_embedding", "service_head", "relative", "per_service_scaling"])]
     pub faithful: bool,
     /// Adam weight decay.
     #[arg(long, default_value_t = 1e-4)]
@@ -109,6 +109,11 @@ pub struct TrainArgs {
     /// value in the window (holoscale's option, as the trees baseline does).
     #[arg(long)]
     pub relative: bool,
+    /// Standardise every feature and the target per service rather than pooled over all
+    /// services, with the loss weighted back to the MAE in target units (holoscale's option,
+    /// not the paper's).
+    #[arg(long)]
+    pub per_service_scaling: bool,
     /// Fewest replicas a prediction rounds to.
     #[arg(long, default_value_t = 1)]
     pub min_replicas: u32,
@@ -221,6 +226,7 @@ impl TrainArgs {
             service_embedding: Some(self.service_embedding).filter(|&w| w > 0),
             service_head: self.service_head,
             relative: self.relative,
+            per_service_scaling: self.per_service_scaling,
         };
         check_setting(opts.train.check())?;
         Ok(opts)
@@ -664,5 +670,16 @@ mod tests {
         );
         assert!(parse(&["--relative"]).options().unwrap().relative);
         assert!(!parse(&[]).options().unwrap().relative);
+        assert!(
+            parse(&["--per-service-scaling"])
+                .options()
+                .unwrap()
+                .per_service_scaling
+        );
+        let argv = ["train", "--telemetry", "t", "--out", "m", "--faithful"];
+        assert!(
+            Cmd::try_parse_from(argv.iter().chain(&["--per-service-scaling"])).is_err(),
+            "--faithful with --per-service-scaling"
+        );
     }
 }
