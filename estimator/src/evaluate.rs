@@ -215,22 +215,8 @@ pub fn evaluate<B: AutodiffBackend>(
 ) -> Result<Evaluation> {
     let cfg = &artifact.config.data;
     let spec = WindowSpec::try_new(cfg.window, cfg.horizon, 1)?;
-    let data = Windowed::with_normalizer(
-        tel,
-        &cfg.features,
-        &cfg.target,
-        spec,
-        cfg.split,
-        WindowOptions {
-            skip_missing: true,
-            ..WindowOptions::default()
-        },
-        Some(artifact.normalizer.clone()),
-    )?;
-    // The trees see the inputs standardised pooled, whatever the model's scaling: a model
-    // trained with per-service scaling is compared with the same trees as one without.
-    let pooled = if artifact.normalizer.is_per_service() {
-        Some(Windowed::new(
+    let windows = |normalizer: Option<Normalizer>| {
+        Windowed::with_normalizer(
             tel,
             &cfg.features,
             &cfg.target,
@@ -240,7 +226,14 @@ pub fn evaluate<B: AutodiffBackend>(
                 skip_missing: true,
                 ..WindowOptions::default()
             },
-        )?)
+            normalizer,
+        )
+    };
+    let data = windows(Some(artifact.normalizer.clone()))?;
+    // The trees see the inputs standardised pooled, whatever the model's scaling: a model
+    // trained with per-service scaling is compared with the same trees as one without.
+    let pooled = if artifact.normalizer.is_per_service() {
+        Some(windows(None)?)
     } else {
         None
     };
