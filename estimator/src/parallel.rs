@@ -13,6 +13,7 @@
 //! the same way, each thread with its own copy of the network, and keep the batch order.
 
 use std::num::NonZeroUsize;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use burn::module::{AutodiffModule, ModuleVisitor, Param};
 use burn::optim::GradientsParams;
@@ -69,6 +70,30 @@ impl<B: AutodiffBackend> ModuleVisitor<B> for Accumulate<'_, B> {
         };
         self.into.register::<B::InnerBackend, D>(param.id, sum);
     }
+}
+
+/// The lock on the backend's random generator; see [`seed`].
+static BACKEND_RNG: Mutex<()> = Mutex::new(());
+
+/// Holds the backend's random generator for one thread, from [`seed`] until it drops.
+#[must_use = "the generator is only this thread's while the guard lives"]
+pub struct SeededRng(#[allow(dead_code)] MutexGuard<'static, ()>);
+
+/// Seeds the backend's random generator with `seed` and keeps it for the calling thread
+/// until the returned guard drops.
+///
+/// burn's generator is one per process, not per network: two trainings in one process (a
+/// scaler embedding holoscale, the tests of one test binary) that seed it and then draw
+/// their initial weights at the same time would interleave their draws, and the weights
+/// would depend on timing instead of on the seed. Everything in holoscale that seeds and
+/// then draws takes this guard and holds it until its weights are drawn
+/// ([`materialise`]), so the same seed gives the same weights in any process.
+pub fn seed<B: Backend>(device: &B::Device, seed: u64) -> SeededRng {
+    // A panic while another thread held it leaves nothing half-done that matters here:
+    // the next holder seeds afresh.
+    let guard = BACKEND_RNG.lock().unwrap_or_else(PoisonError::into_inner);
+    B::seed(device, seed);
+    SeededRng(guard)
 }
 
 /// Initialises every lazily initialised parameter of `module`, in visiting order.

@@ -13,6 +13,7 @@ use crate::baselines::{GruForecasterConfig, TgcnConfig};
 use crate::checkpoint::{self, Checkpointing};
 use crate::error::Result;
 use crate::model::StgcnConfig;
+use crate::parallel;
 use crate::training::{AnyModel, EpochReport, ModelKind, ModelSpec, TrainConfig, fit_checkpointed};
 use holoscale_datasets::tensor::{SplitSpec, WindowOptions, WindowSpec, Windowed};
 use holoscale_datasets::{CallEdges, Telemetry, schema};
@@ -367,8 +368,10 @@ pub fn train<B: AutodiffBackend>(
 ) -> Result<Trained<B::InnerBackend>> {
     let prepared = prepare(tel, edges, opts)?;
     // Seed before initialising, so the same seed gives the same weights.
-    B::seed(device, opts.train.seed);
-    let model = prepared.model.init::<B>(device);
+    let model = {
+        let _rng = parallel::seed::<B>(device, opts.train.seed);
+        prepared.model.init::<B>(device)
+    };
     let key = prepared.checkpoint_key(opts, &());
     let fitted = fit_checkpointed::<B, _>(
         model,

@@ -538,7 +538,10 @@ where
     check_affinity(a, data)?;
     let mut trainer = Trainer::<B, M>::new(cfg)?.with_threads(threads);
     let threads = trainer.threads();
-    B::seed(device, cfg.seed);
+    // The weights a lazily initialised network draws, from the seed alone.
+    let rng = parallel::seed::<B>(device, cfg.seed);
+    parallel::materialise(&model);
+    drop(rng);
     let a_train = affinity_tensor::<B>(a, device);
     let a_valid = affinity_tensor::<B::InnerBackend>(a, device);
     let target_std = target_std(data);

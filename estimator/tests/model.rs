@@ -289,6 +289,9 @@ fn tiny_options(epochs: usize) -> TrainOptions {
             .with_batch_size(16)
             .with_patience(1000)
             .with_cosine_t_max(1000),
+        // The shard count changes the summation order, so the numbers: two threads on
+        // any machine.
+        threads: 2,
         ..TrainOptions::default()
     }
 }
@@ -380,8 +383,24 @@ fn the_same_seed_gives_the_same_numbers() {
     let (b, pb) = run(5);
     assert_eq!(a, b);
     assert_eq!(pa, pb);
-    let (c, _) = run(6);
+    let (c, pc) = run(6);
     assert_ne!(a, c, "another seed should give other initial weights");
+    // burn's random generator is one per process: trainings on other threads at the same
+    // time (as the other tests of this binary run) must not change what a seed gives.
+    let together: Vec<_> = std::thread::scope(|scope| {
+        let runs: Vec<_> = (0..4)
+            .map(|i| {
+                let run = &run;
+                scope.spawn(move || run(5 + i % 2))
+            })
+            .collect();
+        runs.into_iter().map(|r| r.join().unwrap()).collect()
+    });
+    for (i, (losses, predictions)) in together.iter().enumerate() {
+        let (want, want_p) = if i % 2 == 0 { (&a, &pa) } else { (&c, &pc) };
+        assert_eq!(losses, want, "concurrent run {i}");
+        assert_eq!(predictions, want_p, "concurrent run {i}");
+    }
 }
 
 #[test]

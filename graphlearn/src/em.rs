@@ -386,7 +386,7 @@ where
         check_affinity(&m.matrix, data)?;
     }
     let n = data.services.len();
-    B::seed(device, train.seed);
+    let rng = parallel::seed::<B>(device, train.seed);
     // The estimator draws its initial weights first after the seed, then the generator (as
     // in holoscale 0.1, where both were drawn at their first use in that order).
     parallel::materialise(&model);
@@ -399,6 +399,7 @@ where
     // Its weights now, from the seed: the copies the generator phase differentiates are
     // clones, and a clone of a lazily initialised parameter would draw its own.
     parallel::materialise(&generator);
+    drop(rng);
     let mut gen_optim = AdamConfig::new().init::<B, GraphGenerator<B>>();
     let mut trainer = Trainer::<B, M>::new(train)?.with_threads(threads);
     let threads = trainer.threads();

@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::history::{EmHistory, HISTORY_FILE};
 use crate::sources::{self, GraphSources, normalize};
 use holoscale_datasets::{CallEdges, Telemetry};
+use holoscale_estimator::parallel;
 use holoscale_estimator::pipeline::{TrainOptions, Trained, prepare};
 use holoscale_estimator::training::ModelKind;
 
@@ -82,8 +83,10 @@ pub fn train<B: AutodiffBackend>(
             starting_set.join(", ")
         ));
     }
-    B::seed(device, opts.train.seed);
-    let model = prepared.model.init::<B>(device);
+    let model = {
+        let _rng = parallel::seed::<B>(device, opts.train.seed);
+        prepared.model.init::<B>(device)
+    };
     let key = prepared.checkpoint_key(opts, &(em, extra));
     let outcome = em::run_checkpointed(
         model,

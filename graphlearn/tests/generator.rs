@@ -60,8 +60,12 @@ proptest! {
         density in 0.1f64..1.0,
         embedding in 1usize..17,
     ) {
-        B::seed(&dev(), seed);
-        let generator = GeneratorConfig::new(n).with_embedding(embedding).init::<B>(&dev());
+        let generator = {
+            let _rng = holoscale_estimator::parallel::seed::<B>(&dev(), seed);
+            let g = GeneratorConfig::new(n).with_embedding(embedding).init::<B>(&dev());
+            holoscale_estimator::parallel::materialise(&g);
+            g
+        };
         let eps = 0.5 / n as f64;
         prop_assert!((generator.epsilon - eps).abs() < 1e-15);
         // A random non-negative starting matrix with self-loops.
