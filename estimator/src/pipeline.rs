@@ -21,7 +21,7 @@ use holoscale_datasets::{CallEdges, Telemetry, schema};
 /// Network size presets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Preset {
-    /// Small enough to train on a laptop CPU (32 filters, τ = 24).
+    /// Small enough to train on a laptop CPU (32 filters, τ = 3).
     #[default]
     Cpu,
     /// DeepScaler's reference sizes (128 filters, τ = 80).

@@ -20,7 +20,7 @@ use super::{TelemetryArgs, check_setting, refuse_given, split_list, usage};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum PresetArg {
-    /// 32 filters, window 24: trains on a laptop CPU.
+    /// 32 filters, window 3: trains on a laptop CPU.
     #[default]
     Cpu,
     /// DeepScaler's sizes: 128 filters, window 80.
@@ -80,9 +80,10 @@ pub struct TrainArgs {
     /// `--preset paper` or `--faithful`).
     #[arg(long)]
     pub lr: Option<f64>,
-    /// Half-period of the cosine learning-rate schedule, epochs.
-    #[arg(long, value_name = "EPOCHS", default_value_t = 15)]
-    pub cosine_t_max: usize,
+    /// Half-period of the cosine learning-rate schedule, epochs (default: 60 with the cpu
+    /// preset, DeepScaler's 15 with `--preset paper` or `--faithful`).
+    #[arg(long, value_name = "EPOCHS")]
+    pub cosine_t_max: Option<usize>,
     /// DeepScaler's released optimisation settings (batch 64, learning rate 1e-3), none of
     /// holoscale's network options and the paper's EM loop (`--paper-graph-learning`), at
     /// the preset's sizes: the faithful configuration.
@@ -91,9 +92,10 @@ pub struct TrainArgs {
     /// Adam weight decay.
     #[arg(long, default_value_t = 1e-4)]
     pub weight_decay: f64,
-    /// Early-stopping patience, epochs.
-    #[arg(long, default_value_t = 5)]
-    pub patience: usize,
+    /// Early-stopping patience, epochs (default: 10 with the cpu preset, DeepScaler's 5
+    /// with `--preset paper` or `--faithful`).
+    #[arg(long)]
+    pub patience: Option<usize>,
     /// Seed.
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
@@ -211,12 +213,15 @@ impl TrainArgs {
                 };
                 let batch = self.batch.unwrap_or(base.batch_size);
                 let lr = self.lr.unwrap_or(base.learning_rate);
-                base.with_batch_size(batch).with_learning_rate(lr)
+                let t_max = self.cosine_t_max.unwrap_or(base.cosine_t_max);
+                let patience = self.patience.unwrap_or(base.patience);
+                base.with_batch_size(batch)
+                    .with_learning_rate(lr)
+                    .with_cosine_t_max(t_max)
+                    .with_patience(patience)
             }
             .with_max_epochs(self.epochs)
-            .with_cosine_t_max(self.cosine_t_max)
             .with_weight_decay(self.weight_decay)
-            .with_patience(self.patience)
             .with_seed(self.seed),
             min_replicas: self.min_replicas,
             max_replicas: self.max_replicas,
