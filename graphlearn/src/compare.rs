@@ -161,6 +161,8 @@ pub struct Comparison {
     pub services: usize,
     /// Weighted Jaccard similarity ([`metrics::weighted_jaccard`]).
     pub jaccard: f64,
+    /// Jaccard similarity of the edge sets, weights ignored ([`metrics::set_jaccard`]).
+    pub set_jaccard: f64,
     /// Precision, recall and F1 of the scored graph's strongest edges.
     #[serde(flatten)]
     pub scores: EdgeScores,
@@ -248,6 +250,7 @@ pub fn compare(a: Side, b: Side, names: (&str, &str), top: Option<usize>) -> Res
         b: names.1.to_string(),
         services: services.len(),
         jaccard: metrics::weighted_jaccard(&graph, &other)?,
+        set_jaccard: metrics::set_jaccard(&graph, &other)?,
         scores: metrics::edge_scores(&graph, &services, &truth, top)?,
     })
 }

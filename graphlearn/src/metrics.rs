@@ -58,6 +58,34 @@ pub fn weighted_jaccard(a: &Array2<f64>, b: &Array2<f64>) -> Result<f64> {
     Ok(if nodes == 0 { 1.0 } else { sum / nodes as f64 })
 }
 
+/// Jaccard similarity of the two graphs' edge sets: the undirected pairs with a positive
+/// weight in both, over those with a positive weight in either (`|A ∩ B| / |A ∪ B|`),
+/// ignoring the weights. Two graphs without edges are identical (1). Unlike
+/// [`weighted_jaccard`], a binary graph (the call graph) and a rate-weighted one (OD) with
+/// the same pairs score 1.
+pub fn set_jaccard(a: &Array2<f64>, b: &Array2<f64>) -> Result<f64> {
+    if a.dim() != b.dim() || a.nrows() != a.ncols() {
+        return Err(Error::Mismatch {
+            what: "Jaccard of edge sets".into(),
+            message: format!("matrices of shapes {:?} and {:?}", a.dim(), b.dim()),
+        });
+    }
+    let (a, b) = (undirected(a), undirected(b));
+    let (mut both, mut either) = (0usize, 0usize);
+    for i in 0..a.nrows() {
+        for j in i + 1..a.ncols() {
+            let (x, y) = (a[[i, j]] > 0.0, b[[i, j]] > 0.0);
+            both += usize::from(x && y);
+            either += usize::from(x || y);
+        }
+    }
+    Ok(if either == 0 {
+        1.0
+    } else {
+        both as f64 / either as f64
+    })
+}
+
 /// The true dependencies of a set of services, as undirected pairs `(i, j)` with `i < j`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct TruthPairs {

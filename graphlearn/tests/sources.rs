@@ -4,7 +4,9 @@ use approx::assert_abs_diff_eq;
 use holoscale_datasets::CallEdges;
 use holoscale_datasets::truth::LatentKind;
 use holoscale_datasets::truth::{GroundTruth, TruthEdge, TruthKind};
-use holoscale_graphlearn::metrics::{TruthPairs, edge_scores, top_pairs, weighted_jaccard};
+use holoscale_graphlearn::metrics::{
+    TruthPairs, edge_scores, set_jaccard, top_pairs, weighted_jaccard,
+};
 use holoscale_graphlearn::sources::{
     cc_matrix, from_graph, normalize, od, ranks, spearman, to_graph, union,
 };
@@ -118,6 +120,41 @@ fn weighted_jaccard_by_hand() {
     at[[1, 1]] = 3.0;
     assert_abs_diff_eq!(weighted_jaccard(&a, &at).unwrap(), 1.0, epsilon = 1e-12);
     assert!(weighted_jaccard(&a, &Array2::zeros((2, 2))).is_err());
+}
+
+#[test]
+fn set_jaccard_by_hand() {
+    // Pairs of a: {0,1} (weight 1), {1,2} (0.5); of b: {0,1} (weight 9), {0,2}, {2,3}.
+    let a = array![
+        [0.0, 1.0, 0.0, 0.0],
+        [0.0, 0.0, 0.5, 0.0],
+        [0.0, 0.0, 0.0, 0.0],
+        [0.0, 0.0, 0.0, 0.0]
+    ];
+    let b = array![
+        [0.0, 9.0, 0.0, 0.0],
+        [0.0, 0.0, 0.0, 0.0],
+        [0.3, 0.0, 0.0, 0.0],
+        [0.0, 0.0, 4.0, 0.0]
+    ];
+    // One shared pair of four in either: 1/4, whatever the weights.
+    assert_abs_diff_eq!(set_jaccard(&a, &b).unwrap(), 0.25, epsilon = 1e-12);
+    // The weights do not matter, the weighted measure does: the binary copy of b scores 1.
+    let binary = b.mapv(|v| f64::from(u8::from(v > 0.0)));
+    assert_abs_diff_eq!(set_jaccard(&binary, &b).unwrap(), 1.0, epsilon = 1e-12);
+    // Weighted, b scaled by 9: rows (1 + 1/30)/2, 1, (1/30 + 4/9)/2, 4/9; mean 0.55.
+    assert_abs_diff_eq!(
+        weighted_jaccard(&binary, &b).unwrap(),
+        0.55,
+        epsilon = 1e-12
+    );
+    // Direction and self-loops do not matter; no edges on either side is identity.
+    let mut at = a.t().to_owned();
+    at[[0, 0]] = 2.0;
+    assert_abs_diff_eq!(set_jaccard(&a, &at).unwrap(), 1.0, epsilon = 1e-12);
+    let zero = Array2::zeros((4, 4));
+    assert_abs_diff_eq!(set_jaccard(&zero, &zero).unwrap(), 1.0, epsilon = 1e-12);
+    assert!(set_jaccard(&a, &Array2::zeros((2, 2))).is_err());
 }
 
 #[test]

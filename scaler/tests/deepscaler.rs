@@ -122,3 +122,98 @@ fn a_model_that_does_not_fit_the_cluster_is_refused() {
         "{err}"
     );
 }
+
+/// The recommender around DeepScaler's scaler gives the scaler's own decisions with their
+/// reasons (held while the window fills, then the raw prediction and its rounding), and
+/// the same predictions when fed the observations as telemetry rows.
+#[test]
+fn the_recommender_explains_the_models_decisions() {
+    use holoscale_scaler::recommend::{Recommender, RecommenderConfig, ServiceRow, Source};
+    use holoscale_sim::observe::OBSERVED_COLUMNS;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let model = tmp.path().join("model");
+    trained_model(&model, None);
+    let app = apps::builtin("bookinfo", 7).unwrap();
+    let cfg = SimConfig {
+        duration_ms: 3_600_000,
+        seed: 5,
+        ..SimConfig::default()
+    };
+    let mut env = SimEnv::new(&app, cfg, &Frictions::default()).unwrap();
+    env.reset(5).unwrap();
+    let first = env.observe().clone();
+    let mut direct = ScalerKind::DeepScaler(model.clone()).build(&first).unwrap();
+    let configure = || {
+        let mut rc = RecommenderConfig::for_model(&model).unwrap();
+        assert_eq!(
+            rc.services, first.services,
+            "the model's services, in its order"
+        );
+        rc.bounds = first.bounds.clone();
+        rc.cpu_limit = first.cpu_limit.clone();
+        rc.mem_limit = first.mem_limit.clone();
+        rc.slo = first.slo;
+        Recommender::new(rc).unwrap()
+    };
+    let (mut rec, mut from_rows) = (configure(), configure());
+    let (mut held, mut predicted) = (0, 0);
+    for step in 0..60 {
+        let obs = env.observe().clone();
+        let actions = direct.decide(&obs);
+        let out = rec.observe(obs.clone()).unwrap().to_vec();
+        for (s, r) in out.iter().enumerate() {
+            let want = actions
+                .iter()
+                .find(|a| a.service == s)
+                .and_then(|a| a.replicas)
+                .unwrap_or(obs.replicas(s));
+            assert_eq!(r.replicas, want, "{} at step {step}", r.service);
+            match r.source {
+                Source::Held => {
+                    held += 1;
+                    assert!(r.detail.starts_with("holding"), "{}", r.detail);
+                }
+                Source::Scaler => {
+                    predicted += 1;
+                    let p = r.predicted.expect("a model decision has its prediction");
+                    assert!(p.is_finite() && r.detail.contains("rounded to"), "{r:?}");
+                }
+                Source::Fallback => panic!("no fallback was asked for"),
+            }
+        }
+        if !obs.rows.is_empty() {
+            let rows: Vec<ServiceRow> = obs
+                .services
+                .iter()
+                .zip(&obs.rows)
+                .filter(|(_, row)| row.iter().any(|v| v.is_finite()))
+                .map(|(name, row)| ServiceRow {
+                    service: name.clone(),
+                    values: OBSERVED_COLUMNS
+                        .iter()
+                        .zip(row)
+                        .filter(|(_, v)| v.is_finite())
+                        .map(|(c, v)| (c.to_string(), *v))
+                        .collect(),
+                })
+                .collect();
+            let by_rows = from_rows.observe_rows(obs.time_ms, &rows).unwrap();
+            for (a, b) in out.iter().zip(by_rows) {
+                assert_eq!(
+                    a.predicted.map(f64::to_bits),
+                    b.predicted.map(f64::to_bits),
+                    "{} at step {step}: rows and observation disagree",
+                    a.service
+                );
+            }
+        }
+        env.act(&actions).unwrap();
+        env.step().unwrap();
+    }
+    // The 8-step window fills after 8 intervals; every later decision is the model's.
+    assert!(
+        held >= 7 * first.len() && predicted >= 50 * first.len(),
+        "held {held}, predicted {predicted}"
+    );
+}

@@ -40,6 +40,9 @@ enum BenchCommand {
     /// Run one scaler on a simulated application: simulated scaler-days per second of one
     /// run on one thread, and the time of one decision (p50/p99).
     Scale(super::bench_scale::ScaleBenchArgs),
+    /// The KEDA server under a bounded GetMetrics load on loopback: latency p50/p99,
+    /// errors, the server's CPU and memory, and the decision time per period.
+    Serve(super::bench_serve::ServeBenchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -109,6 +112,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
         BenchCommand::Simulate(a) => simulate(a),
         BenchCommand::Train(a) => super::bench_estimator::run(*a),
         BenchCommand::Scale(a) => super::bench_scale::run(a),
+        BenchCommand::Serve(a) => super::bench_serve::run(a),
     }
 }
 

@@ -101,6 +101,7 @@ fn compare(c: CompareArgs) -> Result<()> {
             let mut t = Table::new(&["metric", "value"]);
             t.row(&["services".to_string(), out.services.to_string()]);
             t.row(&["weighted Jaccard".to_string(), num(out.jaccard)]);
+            t.row(&["Jaccard of edge sets".to_string(), num(out.set_jaccard)]);
             t.row(&["edges taken (k)".to_string(), out.scores.k.to_string()]);
             t.row(&["precision".to_string(), num(out.scores.precision)]);
             t.row(&["recall".to_string(), num(out.scores.recall)]);

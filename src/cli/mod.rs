@@ -14,6 +14,7 @@ mod apps;
 mod bench;
 mod bench_estimator;
 mod bench_scale;
+mod bench_serve;
 mod convert;
 mod demo;
 pub mod device;
@@ -28,6 +29,7 @@ mod output;
 mod report;
 mod scale;
 mod scale_report;
+mod serve;
 mod simulate;
 mod train;
 
@@ -84,6 +86,9 @@ enum Command {
     Scale(scale::ScaleArgs),
     /// Measure holoscale's speed (see BENCHMARKS.md).
     Bench(bench::BenchArgs),
+    /// Serve replica recommendations to KEDA (an external scaler over gRPC), fed by
+    /// Prometheus or pushed telemetry.
+    Serve(serve::ServeArgs),
 }
 
 /// The flags given on the command line (not defaults) of the command being run, by their
@@ -167,6 +172,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Simulate(a) => simulate::run(a),
         Command::Scale(a) => scale::run(a),
         Command::Bench(a) => bench::run(a),
+        Command::Serve(a) => serve::run(a),
     }
 }
 

@@ -1,6 +1,7 @@
 //! End-to-end tests of the `holoscale` binary, run as a user runs it.
 
 mod cli;
+mod deploy;
 mod estimate;
 mod graph;
 mod notebooks;

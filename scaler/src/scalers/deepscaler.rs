@@ -37,6 +37,7 @@ use ndarray::Array2;
 
 use super::{Scaler, change};
 use crate::error::{Error, Result};
+use crate::recommend::Explanation;
 use crate::{Action, Observation};
 
 /// Settings of [`DeepScaler`]; the trust constants are holoscale's (see the module docs).
@@ -92,6 +93,8 @@ pub struct DeepScaler {
     interval_ms: i64,
     misses: VecDeque<bool>,
     stats: DeepScalerStats,
+    /// Per observation service, why the last decision asked for what it did.
+    reasons: Vec<Option<Explanation>>,
 }
 
 impl std::fmt::Debug for DeepScaler {
@@ -172,6 +175,7 @@ impl DeepScaler {
             features,
             misses: VecDeque::new(),
             stats: DeepScalerStats::default(),
+            reasons: vec![None; first.len()],
             cfg,
         })
     }
@@ -184,6 +188,19 @@ impl DeepScaler {
     /// Whether the model is distrusted now.
     pub fn distrusted(&self) -> bool {
         self.misses.iter().filter(|&&m| m).count() > self.cfg.max_misses
+    }
+
+    /// Every model service held with `detail`.
+    fn hold_all(&mut self, detail: &str) {
+        for &s in &self.services {
+            if let Some(r) = self.reasons.get_mut(s) {
+                *r = Some(Explanation {
+                    predicted: None,
+                    wanted: None,
+                    detail: detail.to_string(),
+                });
+            }
+        }
     }
 
     fn record_miss(&mut self, obs: &Observation) {
@@ -205,7 +222,9 @@ impl Scaler for DeepScaler {
     }
 
     fn decide(&mut self, obs: &Observation) -> Vec<Action> {
+        self.reasons = vec![None; obs.len()];
         if obs.rows.is_empty() {
+            self.hold_all("holding: no measured interval yet");
             return Vec::new();
         }
         self.record_miss(obs);
@@ -220,38 +239,80 @@ impl Scaler for DeepScaler {
         }
         if !self.window.is_full() {
             self.stats.warming += 1;
+            let detail = format!(
+                "holding: the model's window holds {} of the {} steps it needs",
+                self.window.len(),
+                self.estimator.input_spec().window
+            );
+            self.hold_all(&detail);
             return Vec::new();
         }
         let forecast = match self.estimator.predict_rolling(&self.window) {
             Ok(f) => f,
-            Err(_) => {
+            Err(e) => {
                 self.stats.missing += 1;
+                self.hold_all(&format!("holding: {e}"));
                 return Vec::new();
             }
         };
         self.stats.predicted += 1;
         let distrusted = self.distrusted();
         self.stats.distrusted += usize::from(distrusted);
+        let horizon = forecast.replicas.len();
         let mut out = Vec::new();
         for (n, &s) in self.services.iter().enumerate() {
             let predicted = forecast.replicas.iter().map(|r| r[n]).max().unwrap_or(0);
+            // The raw value behind the largest rounded step (NaN when any step is NaN).
+            let raw = forecast
+                .values
+                .iter()
+                .map(|v| v[n])
+                .fold(f64::NEG_INFINITY, |a, b| {
+                    if a.is_nan() || b.is_nan() {
+                        f64::NAN
+                    } else {
+                        a.max(b)
+                    }
+                });
             let current = obs.replicas(s);
             let mut want = predicted;
+            let mut detail = format!(
+                "predicted {raw:.3} replicas (the largest over {horizon} step(s)), rounded to {predicted}"
+            );
             if distrusted {
                 if want < current {
                     want = want.max(current.saturating_sub(self.cfg.distrust_step));
+                    detail.push_str(&format!(
+                        "; model distrusted: scale-in limited to {} replica(s) per decision",
+                        self.cfg.distrust_step
+                    ));
                 }
                 let util = obs.value(s, col::CPU_UTIL);
                 if let Some(target) = self.cfg.fallback_target
                     && util.is_finite()
                 {
                     let floor = (obs.ready[s].max(1) as f64 * util / target).ceil() as u32;
+                    if floor > want {
+                        detail.push_str(&format!(
+                            "; model distrusted: raised to the CPU floor ceil({} x {util:.3} / {target}) = {floor}",
+                            obs.ready[s].max(1)
+                        ));
+                    }
                     want = want.max(floor);
                 }
             }
+            self.reasons[s] = Some(Explanation {
+                predicted: Some(raw),
+                wanted: Some(want),
+                detail,
+            });
             out.extend(change(obs, s, want));
         }
         out
+    }
+
+    fn explain(&self, service: usize) -> Option<Explanation> {
+        self.reasons.get(service).cloned().flatten()
     }
 
     fn period_ms(&self) -> Option<i64> {

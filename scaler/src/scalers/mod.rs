@@ -46,6 +46,14 @@ pub trait Scaler: Send {
     fn stabilises_itself(&self) -> bool {
         false
     }
+
+    /// Why the last decision asked for what it did for service `service` (an index of the
+    /// observation), for the [`Recommender`](crate::recommend::Recommender)'s reasons;
+    /// `None` (the default) when the scaler gives none.
+    fn explain(&self, service: usize) -> Option<crate::recommend::Explanation> {
+        let _ = service;
+        None
+    }
 }
 
 /// A scaler by name, as the harness and the command line know them.
