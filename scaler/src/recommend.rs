@@ -21,9 +21,11 @@
 //! for when the feed is down.
 //!
 //! The recommender adds no stabilisation and no rate limits of its own: in a cluster the
-//! HPA that KEDA drives applies its `behavior`. Services a row set leaves out count as a
-//! missed scrape (their values are unknown for that interval), which the scalers treat as
-//! the harness does.
+//! HPA that KEDA drives applies its `behavior`. Values a row set or telemetry leaves out
+//! (a service without a row, a column not given, a missed scrape) are filled forward from
+//! the service's last value for up to [`RecommenderConfig::max_fill_intervals`] intervals,
+//! the data layer's repair rule; longer gaps count as missed scrapes, which the scalers
+//! treat as the harness does (DeepScaler's scaler holds).
 //!
 //! ```
 //! use holoscale_scaler::recommend::{Recommender, RecommenderConfig, ServiceRow};
@@ -133,6 +135,11 @@ pub struct RecommenderConfig {
     pub slo: Slo,
     /// CPU utilisation the fallback rule sizes for (a share of the limit).
     pub fallback_target: f64,
+    /// Missing values of rows and telemetry (a missed scrape, a column a push left out)
+    /// are filled forward from the same service's last value for up to this many intervals,
+    /// the data layer's repair rule (`RepairPolicy::max_fill`); 0 turns it off. Observations
+    /// given as such are taken as they are.
+    pub max_fill_intervals: usize,
 }
 
 /// Default replica bounds of a service: 1 to 100 (holoscale's; set them per service).
@@ -163,6 +170,7 @@ impl RecommenderConfig {
                 latency_ms: 200.0,
             },
             fallback_target: DEFAULT_FALLBACK_TARGET,
+            max_fill_intervals: holoscale_datasets::validate::DEFAULT_MAX_FILL,
         };
         cfg.check()?;
         Ok(cfg)
@@ -304,6 +312,10 @@ pub struct Recommender {
     scaler: Option<Box<dyn Scaler>>,
     last: Option<Observation>,
     latest: Vec<Recommendation>,
+    /// Per service and column: the last measured value and the intervals since.
+    known: Vec<[(f64, usize); OBSERVED_COLUMNS.len()]>,
+    /// Per service: values filled forward in the latest interval.
+    filled: Vec<usize>,
 }
 
 impl std::fmt::Debug for Recommender {
@@ -348,11 +360,14 @@ impl Recommender {
                 "the oracle knows the coming load and cannot run in a cluster",
             ));
         }
+        let n = cfg.services.len();
         Ok(Recommender {
             cfg,
             scaler: None,
             last: None,
             latest: Vec::new(),
+            known: vec![[(f64::NAN, usize::MAX); OBSERVED_COLUMNS.len()]; n],
+            filled: vec![0; n],
         })
     }
 
@@ -428,6 +443,7 @@ impl Recommender {
             ));
         }
         self.check_time(obs.time_ms)?;
+        self.filled = vec![0; self.cfg.services.len()];
         self.decide(obs)
     }
 
@@ -597,8 +613,28 @@ impl Recommender {
 
     /// An observation from measured rows: replicas from the `replicas` column, else the
     /// last known; limits from the rows, else the settings.
-    fn observation(&self, time_ms: i64, measured: Vec<Option<ObservedRow>>) -> Observation {
+    fn observation(&mut self, time_ms: i64, mut measured: Vec<Option<ObservedRow>>) -> Observation {
         let n = self.cfg.services.len();
+        // Forward fill of short gaps (the data layer's repair rule).
+        for (s, row) in measured.iter_mut().enumerate() {
+            self.filled[s] = 0;
+            let mut values = row.unwrap_or([f64::NAN; OBSERVED_COLUMNS.len()]);
+            for (c, v) in values.iter_mut().enumerate() {
+                let (last, age) = &mut self.known[s][c];
+                if v.is_finite() {
+                    (*last, *age) = (*v, 0);
+                } else {
+                    *age = age.saturating_add(1);
+                    if last.is_finite() && *age <= self.cfg.max_fill_intervals {
+                        *v = *last;
+                        self.filled[s] += 1;
+                    }
+                }
+            }
+            if values.iter().any(|v| v.is_finite()) {
+                *row = Some(values);
+            }
+        }
         let mut ready = Vec::with_capacity(n);
         let mut cpu_limit = Vec::with_capacity(n);
         for (s, row) in measured.iter().enumerate() {
@@ -677,6 +713,12 @@ impl Recommender {
                     )
                 })
             });
+            if self.filled.get(s).is_some_and(|&f| f > 0) {
+                detail.push_str(&format!(
+                    "; {} missing value(s) filled forward (at most {} interval(s))",
+                    self.filled[s], self.cfg.max_fill_intervals
+                ));
+            }
             if let Some(c) = clamp {
                 detail.push_str(&match c {
                     Clamp::Min(m) => format!("; raised to the minimum of {m}"),

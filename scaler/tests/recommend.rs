@@ -272,3 +272,44 @@ fn the_fallback_clamps_to_the_maximum() {
         (Some(9), 6, Some(Clamp::Max(6)))
     );
 }
+
+#[test]
+fn short_gaps_are_filled_forward_as_the_data_layer_repairs_them() {
+    let mut rec = hpa(&["api"]);
+    let full = ServiceRow::new("api", &[("replicas", 3.0), ("cpu_util", 0.9)]);
+    assert_eq!(rec.observe_rows(T0, &[full]).unwrap()[0].replicas, 5);
+    // The next three intervals lack the CPU figure: filled from the last one (0.9).
+    for k in 1..=3 {
+        let only_replicas = ServiceRow::new("api", &[("replicas", 3.0)]);
+        let r = &rec.observe_rows(T0 + k * 15_000, &[only_replicas]).unwrap()[0];
+        assert_eq!(r.replicas, 5, "interval {k}: {r:?}");
+        assert!(
+            r.detail.contains("1 missing value(s) filled forward"),
+            "{}",
+            r.detail
+        );
+    }
+    // A fourth is past the data layer's limit of 3: the CPU is unknown, the HPA holds.
+    let only_replicas = ServiceRow::new("api", &[("replicas", 3.0)]);
+    let r = &rec.observe_rows(T0 + 4 * 15_000, &[only_replicas]).unwrap()[0];
+    assert_eq!(r.replicas, 3, "{r:?}");
+    assert!(!r.detail.contains("filled"), "{}", r.detail);
+    // No fill at all when turned off.
+    let mut cfg =
+        RecommenderConfig::new(ScalerKind::Hpa(None), vec!["api".into()], 15_000).unwrap();
+    cfg.max_fill_intervals = 0;
+    let mut strict = Recommender::new(cfg).unwrap();
+    strict
+        .observe_rows(
+            T0,
+            &[ServiceRow::new(
+                "api",
+                &[("replicas", 3.0), ("cpu_util", 0.9)],
+            )],
+        )
+        .unwrap();
+    let r = &strict
+        .observe_rows(T0 + 15_000, &[ServiceRow::new("api", &[("replicas", 3.0)])])
+        .unwrap()[0];
+    assert_eq!(r.replicas, 3);
+}

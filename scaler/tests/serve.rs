@@ -288,7 +288,7 @@ async fn bad_pushes_get_400_with_the_reason_and_change_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_silent_feed_keeps_the_last_decision_then_falls_back_then_recovers() {
-    let running = serve::start(config("keep_last_s = 3")).await.unwrap();
+    let running = serve::start(config("keep_last_s = 4")).await.unwrap();
     let mut client = ExternalScalerClient::connect(format!("http://{}", running.grpc))
         .await
         .unwrap();
@@ -316,10 +316,10 @@ async fn a_silent_feed_keeps_the_last_decision_then_falls_back_then_recovers() {
         }
     };
     // Two missed periods (2 s): stale, still the last decision.
-    wait_for(FeedState::Stale, 6).await;
+    wait_for(FeedState::Stale, 10).await;
     assert_eq!(metric(&mut client, "api", None).await.unwrap().0, 2);
     // After keep_last_s: the fallback, never zero (db has no CPU figure: its last decision).
-    wait_for(FeedState::Fallback, 8).await;
+    wait_for(FeedState::Fallback, 10).await;
     assert_eq!(metric(&mut client, "api", None).await.unwrap().0, 3);
     assert!(metric(&mut client, "db", None).await.unwrap().0 >= 1);
     let (_, text) = get(running.http, "/metrics").await;

@@ -195,6 +195,14 @@ fn found(program: &str) -> bool {
         .is_ok()
 }
 
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 fn start_server(dir: &Path) -> Server {
     let input = dir.join("history.om");
     std::fs::write(&input, openmetrics()).unwrap();
@@ -210,13 +218,14 @@ fn start_server(dir: &Path) -> Server {
         "promtool failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    launch(dir, free_port())
+}
+
+/// Starts `prometheus` on `port` over the blocks in `dir/data` and waits until it is ready.
+fn launch(dir: &Path, port: u16) -> Server {
+    let data = dir.join("data");
     let config = dir.join("prometheus.yml");
     std::fs::write(&config, "global:\n  scrape_interval: 1h\n").unwrap();
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     let log = std::fs::File::create(dir.join("prometheus.log")).unwrap();
     let child = Command::new("prometheus")
         .arg(format!("--config.file={}", config.display()))
@@ -339,4 +348,185 @@ fn import_from_a_real_prometheus_server() {
         );
         assert!(close(e.latency_ms.unwrap(), lat), "{a}->{b} latency");
     }
+}
+
+/// The metric `name` (with its labels, as written) in Prometheus text.
+fn metric_value(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name).and_then(|v| v.trim().parse().ok()))
+}
+
+/// `holoscale serve` reading this Prometheus through a replay of the planted hour: its
+/// decisions equal the embedding API's on the same imported telemetry; with Prometheus
+/// killed mid-run it keeps answering (stale, then the fallback) and it recovers, with the
+/// missed intervals, when Prometheus returns.
+#[test]
+fn serve_follows_prometheus_through_an_outage() {
+    use holoscale::scaler::ScalerKind;
+    use holoscale::{Recommender, RecommenderConfig};
+
+    if std::env::var_os("HOLOSCALE_SKIP_PROMETHEUS").is_some() {
+        return;
+    }
+    assert!(
+        found("prometheus") && found("promtool"),
+        "needs Debian's prometheus package"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let prom = start_server(dir.path());
+    let port = prom.port;
+    let (from, to) = ((T0 + 600) * 1000, (T0 + 3000) * 1000);
+    let (grpc, http) = (free_port(), free_port());
+    let settings = format!(
+        r#"scalers = ["hpa"]
+services = ["cart", "catalog", "frontend"]
+interval_s = 30
+grpc_listen = "127.0.0.1:{grpc}"
+http_listen = "127.0.0.1:{http}"
+keep_last_s = 4
+[feed]
+mode = "prometheus"
+url = "http://127.0.0.1:{port}"
+namespace = "{NS}"
+rate_window = "1m"
+replay_from = "{}"
+replay_to = "{}"
+poll_s = 0.1
+"#,
+        holoscale::datasets::time::format_ms(from),
+        holoscale::datasets::time::format_ms(to)
+    );
+    let config = dir.path().join("serve.toml");
+    std::fs::write(&config, settings).unwrap();
+    let child = holoscale()
+        .args(["-q", "serve", "--config"])
+        .arg(&config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let serve = Server { child, port: http };
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(5)))
+        .build()
+        .into();
+    let metrics = || {
+        agent
+            .get(format!("http://127.0.0.1:{http}/metrics"))
+            .call()
+            .ok()
+            .and_then(|mut r| r.body_mut().read_to_string().ok())
+            .unwrap_or_default()
+    };
+    let wait = |what: &str, ok: &dyn Fn(&str) -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let text = metrics();
+            if ok(&text) {
+                return text;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "never {what}; last /metrics:\n{text}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    let data_time =
+        |t: &str| metric_value(t, "holoscale_serve_data_time_seconds ").unwrap_or(f64::NAN);
+    // Half-way through the replay, Prometheus goes away.
+    wait("half-way", &|t| data_time(t) >= (T0 + 1200) as f64);
+    drop(prom);
+    let down = wait("in the fallback", &|t| {
+        t.contains("holoscale_serve_feed_state{state=\"fallback\"} 1")
+    });
+    let stuck = data_time(&down);
+    assert!(
+        stuck < (T0 + 3000) as f64,
+        "the replay went on without Prometheus"
+    );
+    assert!(metric_value(&down, "holoscale_serve_feed_errors_total ").unwrap() >= 1.0);
+    for s in ["cart", "catalog", "frontend"] {
+        let line = format!(
+            "holoscale_serve_desired_replicas{{scaler=\"hpa\",service=\"{s}\",fallback=\"true\"}} "
+        );
+        let v = metric_value(&down, &line)
+            .unwrap_or_else(|| panic!("{s} not in the fallback:\n{down}"));
+        assert!(v >= 1.0, "{s}: the fallback never scales to zero");
+    }
+    // Back on the same port: the server catches up to the end of the replay.
+    let prom = launch(dir.path(), port);
+    let done = wait("caught up", &|t| {
+        data_time(t) == (T0 + 3000) as f64
+            && t.contains("holoscale_serve_feed_state{state=\"fresh\"} 1")
+    });
+    // The embedding API on the same intervals, imported the way the server polls them
+    // (its first poll reads back 100 intervals from the replay's start).
+    let client =
+        io::prometheus::Client::new(&format!("http://127.0.0.1:{port}"), Duration::from_secs(10));
+    let range = io::prometheus::Range::try_new(
+        from - (holoscale::scaler::serve::BACKFILL_INTERVALS - 1) * 30_000,
+        to,
+        30_000,
+    )
+    .unwrap();
+    let import =
+        io::prometheus::import(&client, &Default::default(), NS, "1m", &range, &NoProgress)
+            .unwrap();
+    let services: Vec<String> = ["cart", "catalog", "frontend"].map(String::from).to_vec();
+    let mut rec = Recommender::new(
+        RecommenderConfig::new(ScalerKind::Hpa(None), services.clone(), 30_000).unwrap(),
+    )
+    .unwrap();
+    let want = rec
+        .observe_telemetry(&import.telemetry.select_services(&services).unwrap())
+        .unwrap()
+        .to_vec();
+    for r in &want {
+        let line = format!(
+            "holoscale_serve_desired_replicas{{scaler=\"hpa\",service=\"{}\",fallback=\"false\"}} ",
+            r.service
+        );
+        assert_eq!(
+            metric_value(&done, &line),
+            Some(f64::from(r.replicas)),
+            "{}: the server and the embedding API disagree\n{done}",
+            r.service
+        );
+    }
+    // frontend runs 2 pods at 80% CPU against the HPA's 60%: ceil(2 * 0.8 / 0.6) = 3.
+    assert_eq!(
+        want.iter()
+            .find(|r| r.service == "frontend")
+            .unwrap()
+            .replicas,
+        3
+    );
+    // SIGTERM: a graceful exit.
+    let mut serve = serve;
+    let pid = serve.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(status) = serve.child.try_wait().unwrap() {
+            assert!(
+                status.success(),
+                "holoscale serve exited with {status} on SIGTERM"
+            );
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "holoscale serve did not stop on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    drop(prom);
 }

@@ -21,6 +21,9 @@
 //! # rate_window = "1m"
 //! # queries = "queries.toml"       # overrides of the PromQL templates (holoscale import prometheus)
 //! # timeout_s = 10
+//! # replay_from = "2026-12-01T00:00:00Z"  # serve a recorded history: the clock starts here and
+//! # replay_to = "2026-12-02T00:00:00Z"    # ... up to here; it moves one interval per poll
+//! # poll_s = 1                             # (every poll_s seconds; default the decision period)
 //!
 //! [bounds.cartservice]             # per service; default 1..=100
 //! min = 2
@@ -39,6 +42,7 @@ use crate::scalers::ScalerKind;
 
 /// Where the server's telemetry comes from.
 #[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)] // one per server, read in place
 pub enum Feed {
     /// Rows POSTed to `/push` (JSON, the telemetry schema).
     Push,
@@ -54,6 +58,14 @@ pub enum Feed {
         queries: holoscale_datasets::io::prometheus::Queries,
         /// Timeout of one request, seconds.
         timeout_s: f64,
+        /// Replay: the feed's clock starts at this time (ms since the epoch) and moves one
+        /// interval per poll instead of following the wall clock, so a recorded history
+        /// can be served as if live (tests, demonstrations); `None`: the wall clock.
+        replay_from_ms: Option<i64>,
+        /// Replay: where the clock stops (ms since the epoch; `None`: it does not stop).
+        replay_to_ms: Option<i64>,
+        /// Seconds between polls (default: the decision period).
+        poll_s: Option<f64>,
     },
 }
 
@@ -113,6 +125,12 @@ struct FeedFile {
     queries: Option<PathBuf>,
     #[serde(default = "default_timeout")]
     timeout_s: f64,
+    #[serde(default)]
+    replay_from: Option<String>,
+    #[serde(default)]
+    replay_to: Option<String>,
+    #[serde(default)]
+    poll_s: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -295,12 +313,43 @@ impl ServeConfig {
                         format!("must be positive, got {}", f.feed.timeout_s),
                     ));
                 }
+                let replay_from_ms = match &f.feed.replay_from {
+                    Some(t) => Some(
+                        holoscale_datasets::time::parse_timestamp(t, "feed.replay_from")
+                            .map_err(|e| bad("feed.replay_from", e.to_string()))?,
+                    ),
+                    None => None,
+                };
+                let replay_to_ms = match &f.feed.replay_to {
+                    Some(t) => Some(
+                        holoscale_datasets::time::parse_timestamp(t, "feed.replay_to")
+                            .map_err(|e| bad("feed.replay_to", e.to_string()))?,
+                    ),
+                    None => None,
+                };
+                if replay_to_ms.is_some() && replay_from_ms.is_none_or(|a| replay_to_ms < Some(a)) {
+                    return Err(bad(
+                        "feed.replay_to",
+                        "needs feed.replay_from at or before it".into(),
+                    ));
+                }
+                if let Some(p) = f.feed.poll_s
+                    && !(p.is_finite() && p >= 0.01)
+                {
+                    return Err(bad(
+                        "feed.poll_s",
+                        format!("must be at least 0.01 s, got {p}"),
+                    ));
+                }
                 Feed::Prometheus {
                     url,
                     namespace: f.feed.namespace.clone(),
                     rate_window: f.feed.rate_window.clone(),
                     queries,
                     timeout_s: f.feed.timeout_s,
+                    replay_from_ms,
+                    replay_to_ms,
+                    poll_s: f.feed.poll_s,
                 }
             }
             other => {
@@ -328,5 +377,16 @@ impl ServeConfig {
     /// The decision period, ms.
     pub fn interval_ms(&self) -> i64 {
         self.scalers[0].1.interval_ms
+    }
+
+    /// How often the feed is expected to deliver, seconds: the Prometheus poll period
+    /// (`poll_s`), else the decision period. Staleness is counted in these periods.
+    pub fn feed_period_s(&self) -> f64 {
+        match &self.feed {
+            Feed::Prometheus {
+                poll_s: Some(p), ..
+            } => *p,
+            _ => self.interval_ms() as f64 / 1000.0,
+        }
     }
 }

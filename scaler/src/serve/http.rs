@@ -118,6 +118,15 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
         "Seconds since the feed last delivered telemetry (NaN: never).",
         shared.data_age_s().unwrap_or(f64::NAN),
     );
+    single(
+        &mut out,
+        "holoscale_serve_data_time_seconds",
+        "gauge",
+        "Time of the last observed interval, seconds since the epoch (NaN: none).",
+        shared
+            .last_time_ms()
+            .map_or(f64::NAN, |t| t as f64 / 1000.0),
+    );
     family(
         &mut out,
         "holoscale_serve_feed_state",

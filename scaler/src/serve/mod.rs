@@ -146,19 +146,40 @@ pub async fn start(cfg: ServeConfig) -> Result<Running> {
     })
 }
 
-/// Polls Prometheus every decision period (Prometheus feed) and checks the feed's age every
-/// second (both feeds), until `stopped`.
+/// Polls Prometheus every feed period (Prometheus feed) and checks the feed's age four times
+/// per period (both feeds), until `stopped`.
 async fn feed_loop(shared: Arc<Shared>, mut stopped: tokio::sync::watch::Receiver<bool>) {
-    let period = Duration::from_millis(shared.cfg.interval_ms() as u64);
+    let period = Duration::from_secs_f64(shared.cfg.feed_period_s());
     let mut poll = tokio::time::interval(period);
+    // The replay clock: the feed's "now", one interval further at every poll.
+    let (replay_from, replay_to) = match &shared.cfg.feed {
+        Feed::Prometheus {
+            replay_from_ms,
+            replay_to_ms,
+            ..
+        } => (*replay_from_ms, *replay_to_ms),
+        Feed::Push => (None, None),
+    };
+    let clock = Arc::new(std::sync::atomic::AtomicI64::new(
+        replay_from.unwrap_or(i64::MIN),
+    ));
     poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut check = tokio::time::interval(Duration::from_secs(1));
+    // The feed's age is checked four times per feed period (at most every second).
+    let mut check = tokio::time::interval(Duration::from_secs_f64(
+        (shared.cfg.feed_period_s() / 4.0).clamp(0.05, 1.0),
+    ));
     loop {
         tokio::select! {
             _ = stopped.changed() => return,
             _ = poll.tick(), if matches!(shared.cfg.feed, Feed::Prometheus { .. }) => {
                 let worker = shared.clone();
-                match tokio::task::spawn_blocking(move || poll_prometheus(&worker)).await {
+                let now = clock.load(std::sync::atomic::Ordering::Relaxed);
+                let now = (now != i64::MIN).then(|| {
+                    let next = now.saturating_add(shared.cfg.interval_ms());
+                    clock.store(replay_to.map_or(next, |end| next.min(end)), std::sync::atomic::Ordering::Relaxed);
+                    now
+                });
+                match tokio::task::spawn_blocking(move || poll_prometheus(&worker, now)).await {
                     Ok(Ok(n)) => tracing::debug!(target: "holoscale::serve", "fed {n} interval(s) from Prometheus"),
                     Ok(Err(e)) => {
                         shared.metrics.feed_errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -182,22 +203,26 @@ async fn feed_loop(shared: Arc<Shared>, mut stopped: tokio::sync::watch::Receive
 }
 
 /// One Prometheus poll: the intervals since the last observed one (the last
-/// [`BACKFILL_INTERVALS`] at first), up to the current interval boundary.
-fn poll_prometheus(shared: &Shared) -> Result<usize> {
+/// [`BACKFILL_INTERVALS`] at first), up to the interval boundary at `now` (the replay
+/// clock's) or at the wall clock's time.
+fn poll_prometheus(shared: &Shared, now: Option<i64>) -> Result<usize> {
     let Feed::Prometheus {
         url,
         namespace,
         rate_window,
         queries,
         timeout_s,
+        ..
     } = &shared.cfg.feed
     else {
         return Ok(0);
     };
     let step = shared.cfg.interval_ms();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64);
+    let now = now.unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64)
+    });
     let end = now.div_euclid(step) * step;
     let start = match shared.last_time_ms() {
         Some(last) => last + step,

@@ -201,6 +201,11 @@ impl Shared {
     }
 
     fn publish(&self, recs: &[(String, Recommender)], start: Instant, time_ms: Option<i64>) {
+        for (label, rec) in recs {
+            for w in rec.latest().iter().filter_map(|r| r.warning.as_ref()) {
+                tracing::warn!(target: "holoscale::serve", "scaler {label}: {w}");
+            }
+        }
         let us = start.elapsed().as_micros() as u64;
         self.metrics.decisions.fetch_add(1, Ordering::Relaxed);
         self.metrics.decision_us.fetch_add(us, Ordering::Relaxed);
@@ -229,12 +234,12 @@ impl Shared {
     }
 
     /// Checks the feed's age and moves between fresh, stale and fallback; returns the state
-    /// when it changed. Stale after two missed periods; the fallback after `keep_last_s`
-    /// without data (recomputed from the last known CPU utilisation, never zero).
+    /// when it changed. Stale after two missed feed periods
+    /// ([`ServeConfig::feed_period_s`]); the fallback after `keep_last_s` without data (recomputed from the last known CPU utilisation, never zero).
     pub fn check_staleness(&self) -> Option<FeedState> {
         let current = self.snapshot().state;
         let age = self.data_age_s()?;
-        let period_s = self.cfg.interval_ms() as f64 / 1000.0;
+        let period_s = self.cfg.feed_period_s();
         let next = if age > self.cfg.keep_last_s.max(2.0 * period_s) {
             FeedState::Fallback
         } else if age > 2.0 * period_s {
