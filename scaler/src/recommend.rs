@@ -111,6 +111,8 @@ pub struct Recommendation {
     /// Something the operator should know (a prediction that was not a number or was
     /// negative, and was clamped).
     pub warning: Option<String>,
+    /// Values of this interval filled forward from earlier ones (missing from the data).
+    pub filled: usize,
     /// Time of the observation it was made from, ms since the epoch.
     pub time_ms: i64,
 }
@@ -600,6 +602,7 @@ impl Recommender {
                 source: Source::Fallback,
                 detail,
                 warning: None,
+                filled: 0,
                 time_ms,
             });
         }
@@ -735,6 +738,7 @@ impl Recommender {
                 source,
                 detail,
                 warning,
+                filled: self.filled.get(s).copied().unwrap_or(0),
                 time_ms: obs.time_ms,
             });
         }

@@ -278,9 +278,20 @@ async fn bad_pushes_get_400_with_the_reason_and_change_nothing() {
     )
     .await;
     assert_eq!(status, 200, "{text}");
+    // An interval without db's row: its three values are filled forward from the last.
+    let (status, text) = push(running.http, rows_json(later + 1000, &[("api", 5.0, 0.3)])).await;
+    assert_eq!(status, 200, "{text}");
     let (_, metrics) = get(running.http, "/metrics").await;
     assert!(
         metrics.contains("holoscale_serve_pushes_total{result=\"refused\"} 9"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("holoscale_serve_filled_values_total 3"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("holoscale_serve_prediction_warnings_total 0"),
         "{metrics}"
     );
     running.stop().await;
@@ -328,6 +339,11 @@ async fn a_silent_feed_keeps_the_last_decision_then_falls_back_then_recovers() {
         "{text}"
     );
     assert!(text.contains("holoscale_serve_fallbacks_total 1"), "{text}");
+    // db never had a row and api's missing intervals are not rows: nothing was filled.
+    assert!(
+        text.contains("holoscale_serve_filled_values_total 0"),
+        "{text}"
+    );
     // Telemetry again: the scaler's decisions are back.
     assert_eq!(
         push(running.http, rows_json(T0 + 30_000, &[("api", 2.0, 0.63)]))

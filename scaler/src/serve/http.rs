@@ -155,6 +155,20 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
     );
     single(
         &mut out,
+        "holoscale_serve_prediction_warnings_total",
+        "counter",
+        "Predictions that were NaN or negative and were clamped to the bounds.",
+        load(&m.prediction_warnings),
+    );
+    single(
+        &mut out,
+        "holoscale_serve_filled_values_total",
+        "counter",
+        "Values missing from the feed (a service, a column, a missed scrape) filled forward.",
+        load(&m.filled_values),
+    );
+    single(
+        &mut out,
         "holoscale_serve_feed_errors_total",
         "counter",
         "Failed Prometheus polls.",

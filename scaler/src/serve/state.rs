@@ -66,6 +66,10 @@ pub struct Metrics {
     pub feed_errors: AtomicU64,
     /// Switches into the fallback.
     pub fallbacks: AtomicU64,
+    /// Predictions that were NaN or negative and were clamped.
+    pub prediction_warnings: AtomicU64,
+    /// Values missing from the feed and filled forward.
+    pub filled_values: AtomicU64,
 }
 
 impl Metrics {
@@ -201,9 +205,26 @@ impl Shared {
     }
 
     fn publish(&self, recs: &[(String, Recommender)], start: Instant, time_ms: Option<i64>) {
-        for (label, rec) in recs {
-            for w in rec.latest().iter().filter_map(|r| r.warning.as_ref()) {
-                tracing::warn!(target: "holoscale::serve", "scaler {label}: {w}");
+        for (i, (label, rec)) in recs.iter().enumerate() {
+            for r in rec.latest() {
+                if let Some(w) = &r.warning {
+                    self.metrics
+                        .prediction_warnings
+                        .fetch_add(1, Ordering::Relaxed);
+                    tracing::warn!(target: "holoscale::serve", "scaler {label}: {w}");
+                }
+                // Every scaler sees the same data: count the fills once.
+                if i == 0 && r.filled > 0 {
+                    self.metrics
+                        .filled_values
+                        .fetch_add(r.filled as u64, Ordering::Relaxed);
+                    tracing::debug!(
+                        target: "holoscale::serve",
+                        "{}: {} missing value(s) filled forward",
+                        r.service,
+                        r.filled
+                    );
+                }
             }
         }
         let us = start.elapsed().as_micros() as u64;
