@@ -12,6 +12,7 @@ pub use error::{Error, Result};
 pub use holoscale_datasets as datasets;
 pub use holoscale_estimator as estimator;
 pub use holoscale_graphlearn as graphlearn;
+pub use holoscale_meta as meta;
 pub use holoscale_reports as reports;
 pub use holoscale_scaler as scaler;
 pub use holoscale_scaler::recommend::{
