@@ -391,7 +391,7 @@ fn bad_settings_name_the_field() {
         bad("scalers = [\"deepscaler:/nonexistent/model\"]\n[feed]\nmode = \"push\"\n")
             .contains("/nonexistent/model")
     );
-    // The example of the module docs parses, bar its model.
+    // The scaler names of a list, and a recommender for them, are accepted.
     let kinds = ScalerKind::parse_list("hpa,aws").unwrap();
     assert_eq!(kinds.len(), 2);
     let _ = RecommenderConfig::new(ScalerKind::Hpa(None), vec!["a".into()], 1000).unwrap();
